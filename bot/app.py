@@ -1,0 +1,164 @@
+"""Wiring: builds the runtime and the python-telegram-bot Application. Imports everything."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+
+from telegram import BotCommand, Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.context import Ctx, Runtime
+from bot.db import create_engine, session_factory
+from bot.handlers import register
+from bot.metrics import Metrics
+from jobs.delivery import Sender
+from jobs.dispatcher import Dispatcher
+from jobs.scheduler import start_scheduling
+from messages.catalog import Catalog, load_catalog
+
+log = logging.getLogger(__name__)
+
+COMMANDS = (
+    "start", "help", "schedule", "morning", "evening", "meals", "aftermeal", "ate", "pause",
+    "resume", "quiet", "timezone", "language", "posture", "stretch", "log", "pain", "progress",
+    "symptoms", "redflags", "sos", "export", "delete", "stop",
+)  # fmt: skip
+
+
+class WalkwellApplication(Application):  # type: ignore[type-arg]
+    """The Application, counting updates in flight so shutdown (and tests) can wait for them."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.in_flight = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
+
+    async def process_update(self, update: object) -> None:
+        self.in_flight += 1
+        self._quiet.clear()
+        started = time.perf_counter()
+        try:
+            await super().process_update(update)
+        finally:
+            self.in_flight -= 1
+            runtime: Runtime | None = self.bot_data.get("runtime")
+            if runtime is not None:
+                runtime.metrics.handler_latency.observe(time.perf_counter() - started)
+                runtime.metrics.updates.labels(_update_kind(update)).inc()
+            if self.in_flight == 0:
+                self._quiet.set()
+
+    async def idle(self) -> None:
+        """Return once no update is queued or being handled."""
+        while True:
+            await self._quiet.wait()
+            if self.update_queue.empty() and self.in_flight == 0:
+                return
+            await asyncio.sleep(0.005)
+
+
+def _update_kind(update: object) -> str:
+    if not isinstance(update, Update):
+        return "other"
+    if update.callback_query is not None:
+        return "callback"
+    if update.edited_message is not None:
+        return "edit"
+    if update.message is not None:
+        return "command" if (update.message.text or "").startswith("/") else "message"
+    return "other"
+
+
+def build_application(settings: Settings, runtime: Runtime) -> Application:  # type: ignore[type-arg]
+    """The Application, pointed at TELEGRAM_API_BASE_URL, with every handler registered."""
+    os.environ.setdefault("PTB_TIMEDELTA", "true")  # RetryAfter.retry_after as a timedelta
+    application = (
+        ApplicationBuilder()
+        .application_class(WalkwellApplication)
+        .token(settings.token())
+        .base_url(settings.bot_api_url)
+        .base_file_url(settings.bot_file_url)
+        .defaults(Defaults(parse_mode="HTML", disable_web_page_preview=True))
+        .context_types(ContextTypes(context=Ctx))
+        .concurrent_updates(8)
+        .connection_pool_size(64)
+        .pool_timeout(10)
+        .get_updates_read_timeout(35)
+        .build()
+    )
+    application.bot_data["runtime"] = runtime
+    register(application)
+    return application
+
+
+async def set_commands(application: Application, catalog: Catalog) -> None:  # type: ignore[type-arg]
+    """Publish the command menu in every language the catalogue has."""
+    for lang in catalog.languages:
+        commands = [
+            BotCommand(name, catalog.text(lang, f"ui.cmd.{name}")[:256]) for name in COMMANDS
+        ]
+        code = None if lang == catalog.default_language else lang
+        await application.bot.set_my_commands(commands, language_code=code)
+
+
+def build_runtime(settings: Settings, *, clock: Clock | None = None, catalog: Catalog | None = None) -> Runtime:
+    engine = create_engine(settings.database_url)
+    runtime = Runtime(
+        settings=settings,
+        clock=clock or SystemClock(),
+        catalog=catalog or load_catalog(),
+        sessions=session_factory(engine),
+        metrics=Metrics(),
+    )
+    runtime.extras["engine"] = engine
+    return runtime
+
+
+async def serve(
+    settings: Settings,
+    *,
+    stop: asyncio.Event,
+    clock: Clock | None = None,
+    catalog: Catalog | None = None,
+    ready: asyncio.Event | None = None,
+    runtime_out: list[Runtime] | None = None,
+    webhook: bool = False,
+) -> None:
+    """Run the bot (long polling) until `stop` is set, then shut down without losing sends."""
+    runtime = build_runtime(settings, clock=clock, catalog=catalog)
+    if runtime_out is not None:
+        runtime_out.append(runtime)
+    application = build_application(settings, runtime)
+    runtime.extras["application"] = application
+    async with application:
+        runtime.sender = Sender(application.bot, runtime)
+        runtime.dispatcher = Dispatcher(runtime)
+        await set_commands(application, runtime.catalog)
+        await application.start()
+        await runtime.sender.start()
+        start_scheduling(application, runtime)
+        assert application.updater is not None
+        # Never drop pending updates: a red-flag message could be among them.
+        await application.updater.start_polling(
+            allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, timeout=30
+        )
+        log.info("WalkWell is running (polling)")
+        if ready is not None:
+            ready.set()
+        try:
+            await stop.wait()
+        finally:
+            log.info("WalkWell is stopping")
+            with contextlib.suppress(Exception):
+                await application.updater.stop()
+            await application.idle()  # type: ignore[attr-defined]
+            await runtime.sender.stop()
+            await application.stop()
+    await runtime.extras["engine"].dispose()

@@ -1,0 +1,163 @@
+"""The thin layer every handler shares: one session per update, replies sent after commit."""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.error import BadRequest, Forbidden
+
+from bot.context import Ctx, Runtime
+from bot.models import Person
+from bot.services import people
+from jobs.delivery import keyboard
+from jobs.outgoing import Buttons, Outgoing
+from messages.catalog import normalise_language
+
+log = logging.getLogger(__name__)
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+
+
+@dataclass
+class _Reply:
+    text: str
+    markup: Markup = None
+    photo: bytes | None = None
+    document: tuple[bytes, str] | None = None
+    edit: bool = False
+
+
+@dataclass
+class Turn:
+    """One update's unit of work: the person, a session, and what to say once it commits."""
+
+    rt: Runtime
+    update: Update
+    db: AsyncSession
+    person: Person | None
+    lang: str
+    now: datetime
+    replies: list[_Reply] = field(default_factory=list)
+    outbox: list[Outgoing] = field(default_factory=list)
+    callback_note: str | None = None
+
+    def t(self, key: str, /, **params: Any) -> str:
+        """A catalogue text in this person's language."""
+        return self.rt.catalog.text(self.lang, key, **params)
+
+    def say(self, key: str, /, *, buttons: Buttons = (), markup: Markup = None, **params: Any) -> None:
+        self.say_text(self.t(key, **params), buttons=buttons, markup=markup)
+
+    def say_text(self, text: str, *, buttons: Buttons = (), markup: Markup = None) -> None:
+        self.replies.append(_Reply(text, markup or keyboard(buttons)))
+
+    def edit_text(self, text: str, *, buttons: Buttons = ()) -> None:
+        """Replace the tapped message's text (falls back to a new message)."""
+        self.replies.append(_Reply(text, keyboard(buttons), edit=True))
+
+    def photo(self, data: bytes, caption: str) -> None:
+        self.replies.append(_Reply(caption, photo=data))
+
+    def document(self, data: bytes, filename: str, caption: str) -> None:
+        self.replies.append(_Reply(caption, document=(data, filename)))
+
+    def send_priority(self, items: list[Outgoing]) -> None:
+        """Red-flag lane items (already stored in the outbox) to hand to the sender after commit."""
+        self.outbox.extend(items)
+
+    @property
+    def arg_text(self) -> str:
+        message = self.update.effective_message
+        text = (message.text or message.caption or "") if message else ""
+        return text.split(maxsplit=1)[1] if " " in text.strip() else ""
+
+
+def language_for(update: Update, person: Person | None, rt: Runtime) -> str:
+    if person is not None and person.consent_at is not None:
+        return normalise_language(person.language, rt.catalog.languages, rt.catalog.default_language)
+    user = update.effective_user
+    code = user.language_code if user else None
+    return normalise_language(code, rt.catalog.languages, rt.catalog.default_language)
+
+
+async def open_turn(ctx: Ctx, update: Update, db: AsyncSession, *, create: bool) -> Turn:
+    rt = ctx.rt
+    user = update.effective_user
+    chat = update.effective_chat
+    assert user is not None and chat is not None
+    now = rt.clock.now()
+    if create:
+        person: Person | None = await people.find_or_create(db, user.id, chat.id, settings=rt.settings, now=now)
+    else:
+        person = await people.find(db, user.id)
+    return Turn(rt, update, db, person, language_for(update, person, rt), now)
+
+
+async def deliver(ctx: Ctx, turn: Turn) -> None:
+    """After commit: red-flag lane first, then the replies, in order."""
+    if turn.outbox and ctx.rt.sender is not None:
+        ctx.rt.sender.submit(turn.outbox)
+    query = turn.update.callback_query
+    if query is not None:
+        try:
+            await query.answer(turn.callback_note)
+        except BadRequest:  # too old to answer: harmless
+            pass
+    chat = turn.update.effective_chat
+    if chat is None:
+        return
+    bot = ctx.bot
+    for reply in turn.replies:
+        try:
+            if reply.photo is not None:
+                await bot.send_photo(chat.id, io.BytesIO(reply.photo), caption=reply.text)
+            elif reply.document is not None:
+                data, name = reply.document
+                await bot.send_document(chat.id, io.BytesIO(data), filename=name, caption=reply.text)
+            elif reply.edit and query is not None and query.message is not None:
+                try:
+                    await bot.edit_message_text(
+                        reply.text, chat.id, query.message.message_id,
+                        reply_markup=reply.markup if isinstance(reply.markup, InlineKeyboardMarkup) else None,
+                    )  # fmt: skip
+                except BadRequest as exc:
+                    if "not modified" not in exc.message.lower():
+                        await bot.send_message(chat.id, reply.text, reply_markup=reply.markup)
+            else:
+                await bot.send_message(chat.id, reply.text, reply_markup=reply.markup)
+        except Forbidden:
+            log.info("person blocked the bot; reply dropped")
+            return
+
+
+TurnHandler = Callable[[Update, Ctx, Turn], Awaitable[None]]
+
+
+def person_handler(*, consent: bool = True, create: bool = False) -> Callable[[TurnHandler], Callable[[Update, Ctx], Awaitable[None]]]:
+    """Open one session for the update, load the person, run the handler, commit, then reply.
+
+    With consent=True, someone who has not agreed yet gets one line pointing to /start.
+    """
+
+    def wrap(fn: TurnHandler) -> Callable[[Update, Ctx], Awaitable[None]]:
+        @functools.wraps(fn)
+        async def handler(update: Update, ctx: Ctx) -> None:
+            async with ctx.rt.sessions() as db, db.begin():
+                turn = await open_turn(ctx, update, db, create=create)
+                if consent and (turn.person is None or turn.person.consent_at is None):
+                    turn.say("ui.err.need_start")
+                else:
+                    await fn(update, ctx, turn)
+            await deliver(ctx, turn)
+
+        return handler
+
+    return wrap

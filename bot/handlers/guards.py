@@ -1,0 +1,85 @@
+"""Guards that run before everything: private chats only, and inbound flood control."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop
+
+from bot.context import Ctx
+from messages.catalog import normalise_language
+
+WINDOW_SECONDS = 60.0
+
+
+def _lang(update: Update, ctx: Ctx) -> str:
+    user = update.effective_user
+    return normalise_language(user.language_code if user else None, ctx.rt.catalog.languages)
+
+
+async def private_only(update: Update, ctx: Ctx) -> None:
+    """Group -3: in groups, answer commands with one line; ignore the rest. Operator buttons pass."""
+    chat = update.effective_chat
+    if chat is None or chat.type == "private":
+        return
+    query = update.callback_query
+    if query is not None:
+        if (query.data or "").startswith("op:"):
+            return
+        await query.answer()
+        raise ApplicationHandlerStop
+    message = update.message
+    if message is not None and message.text and message.text.startswith("/"):
+        await message.reply_text(ctx.rt.catalog.text(_lang(update, ctx), "ui.err.group_chat"))
+    raise ApplicationHandlerStop
+
+
+class FloodGate:
+    """Per-person sliding window: the first message over the limit gets one answer, then silence."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self.seen: dict[int, deque[float]] = {}
+        self.warned: set[int] = set()
+
+    def check(self, user_id: int, now: float) -> str:
+        """'ok', 'warn' (answer once) or 'drop'."""
+        window = self.seen.setdefault(user_id, deque())
+        while window and now - window[0] > WINDOW_SECONDS:
+            window.popleft()
+        window.append(now)
+        if len(window) <= self.per_minute:
+            self.warned.discard(user_id)
+            if not window:
+                self.seen.pop(user_id, None)
+            return "ok"
+        if user_id in self.warned:
+            return "drop"
+        self.warned.add(user_id)
+        return "warn"
+
+    def forget_idle(self, now: float) -> None:
+        for user_id in [u for u, w in self.seen.items() if not w or now - w[-1] > WINDOW_SECONDS]:
+            del self.seen[user_id]
+            self.warned.discard(user_id)
+
+
+async def flood_control(update: Update, ctx: Ctx) -> None:
+    """Group -1 (after red-flag triage, which always runs): too many messages a minute are ignored."""
+    user = update.effective_user
+    if user is None:
+        return
+    gate: FloodGate = ctx.rt.extras.setdefault("flood", FloodGate(ctx.rt.settings.flood_per_minute))
+    now = time.monotonic()
+    if len(gate.seen) > 10_000:
+        gate.forget_idle(now)
+    verdict = gate.check(user.id, now)
+    if verdict == "ok":
+        return
+    if verdict == "warn" and update.effective_message is not None:
+        await update.effective_message.reply_text(ctx.rt.catalog.text(_lang(update, ctx), "ui.err.flood"))
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    raise ApplicationHandlerStop

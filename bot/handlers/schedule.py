@@ -1,0 +1,164 @@
+"""Schedules by command: /morning /evening /meals /aftermeal /ate /schedule /pause /resume /quiet."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import Update
+
+from bot.context import Ctx
+from bot.handlers.common import Turn, person_handler
+from bot.handlers.format import fmt_days, fmt_next, fmt_time, schedule_summary
+from bot.parsing import ParseError, parse_delay, parse_meals, parse_pause, parse_quiet, parse_reminder_args
+from bot.services import schedules
+from jobs.recurrence import in_quiet_hours
+from jobs.rules import MEAL_KINDS, fire_time
+
+
+def _args(ctx: Ctx) -> list[str]:
+    return list(ctx.args or [])
+
+
+def _error(turn: Turn, exc: ParseError) -> None:
+    turn.say(exc.key, text=exc.text)
+
+
+def _changed(ctx: Ctx, due) -> None:  # type: ignore[no-untyped-def]
+    if ctx.rt.dispatcher is not None:
+        ctx.rt.dispatcher.schedule_changed(due)
+
+
+async def _daily(update: Update, ctx: Ctx, turn: Turn, kind: str) -> None:
+    person = turn.person
+    assert person is not None
+    try:
+        parsed = parse_reminder_args(_args(ctx), turn.lang)
+    except ParseError as exc:
+        _error(turn, exc)
+        return
+    label = turn.t(f"ui.kind.{kind}")
+    if parsed is None:
+        await schedules.clear_rules(turn.db, person, (kind,))
+        turn.say("ui.schedule.off", label=label)
+        return
+    at, days = parsed
+    rule = await schedules.set_rule(turn.db, person, kind, at, days, turn.now)
+    turn.say("ui.schedule.set", label=label, time=fmt_time(at), days=fmt_days(turn, days), next=fmt_next(turn, rule.next_due_at))
+    if person.quiet_start and person.quiet_end and in_quiet_hours(at, person.quiet_start, person.quiet_end):
+        turn.say("ui.schedule.in_quiet", time=fmt_time(at))
+    _changed(ctx, rule.next_due_at)
+
+
+@person_handler()
+async def morning(update: Update, ctx: Ctx, turn: Turn) -> None:
+    """/morning HH:MM [days] | off"""
+    await _daily(update, ctx, turn, "morning")
+
+
+@person_handler()
+async def evening(update: Update, ctx: Ctx, turn: Turn) -> None:
+    """/evening HH:MM [days] | off"""
+    await _daily(update, ctx, turn, "evening")
+
+
+@person_handler()
+async def meals(update: Update, ctx: Ctx, turn: Turn) -> None:
+    """/meals 08:00 13:00 19:00 | off"""
+    person = turn.person
+    assert person is not None
+    try:
+        parsed = parse_meals(_args(ctx))
+    except ParseError as exc:
+        _error(turn, exc)
+        return
+    if parsed is None:
+        await schedules.clear_rules(turn.db, person, MEAL_KINDS)
+        turn.say("ui.meals.off")
+        return
+    rules = await schedules.set_meals(turn.db, person, parsed, turn.now)
+    turn.say("ui.meals.set", times=", ".join(fmt_time(at) for _, at in parsed), delay=person.meal_delay_minutes)
+    _changed(ctx, min(r.next_due_at for r in rules if r.next_due_at))
+
+
+@person_handler()
+async def aftermeal(update: Update, ctx: Ctx, turn: Turn) -> None:
+    """/aftermeal MINUTES: the delay between a meal and its walk reminder."""
+    person = turn.person
+    assert person is not None
+    args = _args(ctx)
+    try:
+        delay = parse_delay(" ".join(args))
+    except ParseError as exc:
+        _error(turn, exc)
+        return
+    await schedules.set_meal_delay(turn.db, person, delay, turn.now)
+    turn.say("ui.aftermeal.set", delay=delay)
+
+
+@person_handler()
+async def ate(update: Update, ctx: Ctx, turn: Turn) -> None:
+    """/ate: I just ate; a walk reminder after the meal delay."""
+    person = turn.person
+    assert person is not None
+    due = turn.now + timedelta(minutes=person.meal_delay_minutes)
+    await schedules.one_off(turn.db, person, "ate", due)
+    local = schedules.local_now_in(person.timezone, due)
+    turn.say("ui.ate.set", time=local.strftime("%H:%M"))
+    _changed(ctx, due)
+
+
+@person_handler()
+async def schedule(update: Update, ctx: Ctx, turn: Turn) -> None:
+    """/schedule: everything set, in local time."""
+    turn.say("ui.schedule.header")
+    turn.say_text(await schedule_summary(turn))
+    turn.say("ui.plan.edit_help")
+
+
+@person_handler()
+async def pause(update: Update, ctx: Ctx, turn: Turn) -> None:
+    """/pause [N days | until DATE]"""
+    person = turn.person
+    assert person is not None
+    try:
+        until = parse_pause(_args(ctx), schedules.local_today(person, turn.now))
+    except ParseError as exc:
+        _error(turn, exc)
+        return
+    person.paused_until = until
+    turn.say("ui.pause.set", date=until.strftime("%d.%m.%Y"))
+
+
+@person_handler()
+async def resume(update: Update, ctx: Ctx, turn: Turn) -> None:
+    """/resume: reminders back on."""
+    person = turn.person
+    assert person is not None
+    today = schedules.local_today(person, turn.now)
+    if person.paused_until is None or person.paused_until < today:
+        person.paused_until = None
+        turn.say("ui.resume.not_paused")
+        return
+    person.paused_until = None
+    turn.say("ui.resume.done")
+
+
+@person_handler()
+async def quiet(update: Update, ctx: Ctx, turn: Turn) -> None:
+    """/quiet 22:00-07:00 | off"""
+    person = turn.person
+    assert person is not None
+    try:
+        parsed = parse_quiet(" ".join(_args(ctx)))
+    except ParseError as exc:
+        _error(turn, exc)
+        return
+    if parsed is None:
+        person.quiet_start = person.quiet_end = None
+        turn.say("ui.quiet.off")
+        return
+    person.quiet_start, person.quiet_end = parsed
+    turn.say("ui.quiet.set", start=fmt_time(parsed[0]), end=fmt_time(parsed[1]))
+    for view in await schedules.views(turn.db, person):
+        if view.local_time is not None and in_quiet_hours(fire_time(view.local_time, view.delay_minutes), *parsed):
+            turn.say("ui.schedule.in_quiet", time=fmt_time(fire_time(view.local_time, view.delay_minutes)))

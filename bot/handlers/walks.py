@@ -1,0 +1,190 @@
+"""Reminder buttons, walk and pain logging, /progress."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from telegram import Update
+
+from bot import progression
+from bot.charts import progress_png
+from bot.context import Ctx
+from bot.handlers.common import Turn, person_handler
+from bot.handlers.safety import deps, spike_screen
+from bot.models import Delivery, WalkLog
+from bot.parsing import ParseError, parse_log, parse_minutes, parse_pain
+from bot.services import redflags, schedules, walks
+from bot.services.schedules import SNOOZE
+from jobs.outgoing import Buttons
+
+MINUTE_CHOICES = (5, 10, 15, 20, 30)
+
+
+def minutes_buttons(turn: Turn, delivery_id: int) -> Buttons:
+    row = tuple((str(m), f"w:min:{delivery_id}:{m}") for m in MINUTE_CHOICES)
+    return (row, ((turn.t("ui.btn.other"), f"w:min:{delivery_id}:o"),))
+
+
+def pain_buttons(walk_id: int) -> Buttons:
+    return (
+        tuple((str(p), f"w:pain:{walk_id}:{p}") for p in range(0, 6)),
+        tuple((str(p), f"w:pain:{walk_id}:{p}") for p in range(6, 11)),
+    )
+
+
+def compare_buttons(turn: Turn, walk_id: int) -> Buttons:
+    return (tuple((turn.t(f"ui.btn.{c}"), f"w:cmp:{walk_id}:{c}") for c in ("better", "same", "worse")),)
+
+
+def flare_button(turn: Turn) -> Buttons:
+    return (((turn.t("ui.btn.flare"), "w:flare"),),)
+
+
+async def _saved(turn: Turn, ctx: Ctx, walk: WalkLog) -> None:
+    assert turn.person is not None
+    saved = await walks.finish_walk(turn.db, turn.person, walk, turn.now)
+    turn.say("ui.walk.saved", minutes=saved.minutes, today_total=saved.today_total, target=saved.target)
+    if saved.light == "red":
+        turn.say("ui.walk.step_back", target=saved.target)
+    elif saved.light == "amber":
+        turn.say("ui.walk.hold")
+    else:
+        variants = ctx.rt.catalog.variants(turn.lang, "ui.walk.encourage")
+        turn.say_text(ctx.rt.catalog.render(variants[walk.id % len(variants)]))
+    if saved.see_soon and turn.person.open_tier is None:
+        turn.send_priority(await redflags.raise_flag(turn.db, deps(ctx), turn.person, flags=("S4",), text=None, source="log", now=turn.now))
+
+
+async def _pain_given(turn: Turn, ctx: Ctx, walk: WalkLog, pain: int) -> None:
+    walk.pain = pain
+    if progression.needs_spike_screen(pain):
+        spike_screen(turn)
+    turn.say("ui.walk.ask_compare", buttons=compare_buttons(turn, walk.id))
+
+
+@person_handler()
+async def on_walk_button(update: Update, ctx: Ctx, turn: Turn) -> None:
+    """w:* buttons: Done -> minutes -> pain -> better/same/worse; Snooze; Skip; Flare."""
+    assert update.callback_query is not None and turn.person is not None
+    person = turn.person
+    parts = (update.callback_query.data or "").split(":")
+    action = parts[1] if len(parts) > 1 else ""
+    if action == "flare":
+        await walks.start_flare(turn.db, person, turn.now)
+        turn.say("ui.flare.started")
+        spike_screen(turn)
+        return
+    if len(parts) < 3 or not parts[2].isdigit():
+        turn.say("ui.err.stale_button")
+        return
+    ref = int(parts[2])
+    if action in ("done", "snz", "skip", "min"):
+        delivery = await turn.db.get(Delivery, ref)
+        if delivery is None or delivery.person_id != person.id or delivery.kind != "reminder":
+            turn.say("ui.err.not_yours")
+            return
+        logged = await turn.db.scalar(select(WalkLog.id).where(WalkLog.delivery_id == ref))
+        if logged is not None:
+            turn.say("ui.walk.already_logged")
+            return
+        if action == "done":
+            delivery.answered = True
+            turn.say("ui.walk.ask_minutes", buttons=minutes_buttons(turn, ref))
+        elif action == "min" and len(parts) == 4:
+            if parts[3] == "o":
+                person.pending = {"ask": "minutes", "delivery": ref}
+                turn.say("ui.walk.ask_minutes_other")
+            elif parts[3].isdigit() and int(parts[3]) in MINUTE_CHOICES:
+                walk = await walks.start_walk(turn.db, person, int(parts[3]), turn.now, ref)
+                turn.say("ui.walk.ask_pain", buttons=pain_buttons(walk.id))
+            else:
+                turn.say("ui.err.stale_button")
+        elif delivery.answered:
+            turn.say("ui.reminder.stale")
+        elif action == "snz":
+            delivery.answered = True
+            due = turn.now + SNOOZE
+            await schedules.one_off(turn.db, person, "snooze", due)
+            turn.say("ui.reminder.snoozed", time=schedules.local_now_in(person.timezone, due).strftime("%H:%M"))
+            if ctx.rt.dispatcher is not None:
+                ctx.rt.dispatcher.schedule_changed(due)
+        else:
+            delivery.answered = True
+            turn.say("ui.reminder.skipped")
+        return
+    walk = await turn.db.get(WalkLog, ref)
+    if walk is None or walk.person_id != person.id:
+        turn.say("ui.err.not_yours")
+        return
+    if action == "pain" and len(parts) == 4 and parts[3].isdigit() and 0 <= int(parts[3]) <= 10 and walk.pain is None:
+        await _pain_given(turn, ctx, walk, int(parts[3]))
+    elif action == "cmp" and len(parts) == 4 and parts[3] in ("better", "same", "worse") and walk.compare is None and walk.pain is not None:
+        walk.compare = parts[3]
+        await _saved(turn, ctx, walk)
+    else:
+        turn.say("ui.walk.already_logged")
+
+
+async def answer_minutes(turn: Turn, ctx: Ctx, text: str, delivery_id: int | None) -> None:
+    """A typed walk length after "other"."""
+    assert turn.person is not None
+    try:
+        minutes = parse_minutes(text)
+    except ParseError as exc:
+        turn.say(exc.key, text=exc.text)
+        return
+    turn.person.pending = None
+    if delivery_id is not None and await turn.db.scalar(select(WalkLog.id).where(WalkLog.delivery_id == delivery_id)):
+        turn.say("ui.walk.already_logged")
+        return
+    walk = await walks.start_walk(turn.db, turn.person, minutes, turn.now, delivery_id)
+    turn.say("ui.walk.ask_pain", buttons=pain_buttons(walk.id))
+
+
+@person_handler()
+async def log_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:
+    """/log MINUTES [PAIN]: a walk in one line."""
+    assert turn.person is not None
+    try:
+        minutes, pain = parse_log(list(ctx.args or []))
+    except ParseError as exc:
+        turn.say(exc.key, text=exc.text)
+        return
+    walk = await walks.start_walk(turn.db, turn.person, minutes, turn.now, None)
+    if pain is None:
+        turn.say("ui.walk.ask_pain", buttons=pain_buttons(walk.id))
+        return
+    await _pain_given(turn, ctx, walk, pain)
+
+
+@person_handler()
+async def pain_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:
+    """/pain 0-10: how the back feels now."""
+    assert turn.person is not None
+    try:
+        score = parse_pain(" ".join(ctx.args or []))
+    except ParseError as exc:
+        turn.say(exc.key, text=exc.text)
+        return
+    await walks.log_pain(turn.db, turn.person, score, turn.now)
+    if progression.needs_spike_screen(score):
+        spike_screen(turn)
+    turn.say("ui.pain.saved", score=score)
+    turn.say("ui.pain.flare_offer", buttons=flare_button(turn))
+
+
+@person_handler()
+async def progress_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:
+    """/progress: a picture of the last 4 weeks and the figures in words."""
+    assert turn.person is not None
+    data = await walks.progress(turn.db, turn.person, turn.now)
+    if not any(data.minutes):
+        turn.say("ui.progress.empty", target=data.target)
+        return
+    labels = {k: turn.t(f"ui.progress.chart_{k}") for k in ("minutes", "pain", "target")}
+    png = progress_png(data.days, data.minutes, data.pain, data.target, labels)
+    turn.photo(png, turn.t("ui.progress.caption"))
+    turn.say(
+        "ui.progress.text", streak=data.streak, week_minutes=data.week_minutes,
+        week_walks=data.week_walks, target=data.target,
+    )  # fmt: skip
+

@@ -1,0 +1,119 @@
+"""Walk and pain logging, the programme's traffic light, and progress figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import progression
+from bot.models import PainLog, Person, WalkLog
+from bot.services.programme import load_programme, save_programme
+from bot.services.schedules import local_today
+
+
+@dataclass(frozen=True)
+class Saved:
+    minutes: int
+    today_total: int
+    target: int
+    light: str | None
+    see_soon: bool
+
+
+async def recent_walks(session: AsyncSession, person: Person, today: date, days: int = 28) -> list[WalkLog]:
+    since = today - timedelta(days=days - 1)
+    found = await session.scalars(
+        select(WalkLog).where(WalkLog.person_id == person.id, WalkLog.local_date >= since).order_by(WalkLog.id)
+    )
+    return list(found)
+
+
+def as_walks(rows: list[WalkLog]) -> list[progression.Walk]:
+    return [
+        progression.Walk(r.local_date, r.minutes, r.pain, r.compare)  # type: ignore[arg-type]
+        for r in rows
+    ]
+
+
+async def start_walk(session: AsyncSession, person: Person, minutes: int, now: datetime, delivery_id: int | None) -> WalkLog:
+    walk = WalkLog(
+        person_id=person.id, delivery_id=delivery_id, logged_at=now,
+        local_date=local_today(person, now), minutes=minutes,
+    )  # fmt: skip
+    session.add(walk)
+    await session.flush()
+    return walk
+
+
+async def usual_pain(session: AsyncSession, person: Person, today: date) -> int | None:
+    """The median pain score over the last two weeks (the person's usual level)."""
+    rows = await recent_walks(session, person, today, days=14)
+    scores = sorted(r.pain for r in rows if r.pain is not None)
+    return scores[len(scores) // 2] if scores else None
+
+
+async def finish_walk(session: AsyncSession, person: Person, walk: WalkLog, now: datetime) -> Saved:
+    """Classify the walk, move the programme, and check the see-soon triggers (spec §3.2)."""
+    today = local_today(person, now)
+    usual = await usual_pain(session, person, today)
+    light = progression.classify_walk(walk.pain, usual, walk.compare)  # type: ignore[arg-type]
+    walk.light = light
+    programme = load_programme(person)
+    flag_open = person.open_tier is not None
+    programme = progression.after_walk(programme, light, walk.minutes, today, flag_open)
+    comfortable = int((person.programme or {}).get("comfortable_walks", 0)) + (light == "green")
+    save_programme(person, programme, comfortable_walks=comfortable)
+    rows = await recent_walks(session, person, today)
+    walks = as_walks(rows)
+    see_soon = progression.needs_see_soon(walks, today, [])
+    return Saved(walk.minutes, progression.today_total(walks, today), programme.target_minutes, light, see_soon)
+
+
+async def log_pain(session: AsyncSession, person: Person, score: int, now: datetime, *, flare: bool = False) -> PainLog:
+    entry = PainLog(person_id=person.id, logged_at=now, local_date=local_today(person, now), score=score, flare=flare)
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def start_flare(session: AsyncSession, person: Person, now: datetime) -> None:
+    """A flare: progression paused for a week (gentle content follows from the frozen plan)."""
+    save_programme(person, progression.start_flare(load_programme(person), local_today(person, now)))
+    await log_pain(session, person, 0, now, flare=True)
+
+
+@dataclass(frozen=True)
+class Progress:
+    days: list[date]
+    minutes: list[int]
+    pain: list[float | None]
+    target: int
+    streak: int
+    week_minutes: int
+    week_walks: int
+
+
+async def progress(session: AsyncSession, person: Person, now: datetime) -> Progress:
+    today = local_today(person, now)
+    rows = await recent_walks(session, person, today, days=28)
+    days = [today - timedelta(days=27 - i) for i in range(28)]
+    by_day: dict[date, list[WalkLog]] = {}
+    for r in rows:
+        by_day.setdefault(r.local_date, []).append(r)
+    minutes = [sum(w.minutes for w in by_day.get(d, [])) for d in days]
+    pain: list[float | None] = []
+    for d in days:
+        scores = [w.pain for w in by_day.get(d, []) if w.pain is not None]
+        pain.append(sum(scores) / len(scores) if scores else None)
+    paused: set[date] = set()
+    if person.paused_until is not None:
+        paused = {d for d in days if d <= person.paused_until}
+    walks = as_walks(rows)
+    week_minutes, week_walks = progression.week_totals(walks, today)
+    return Progress(
+        days, minutes, pain, load_programme(person).target_minutes,
+        progression.streak({r.local_date for r in rows}, paused, today), week_minutes, week_walks,
+    )  # fmt: skip

@@ -1,0 +1,298 @@
+"""The one sender for everything the bot sends unprompted.
+
+Within Telegram's limits (a global rate and a per-chat spacing), highest priority first (red-flag
+alerts never wait behind reminders), honouring 429 retry_after, marking people who blocked the bot,
+retrying network faults with backoff, and recording every outcome in the outbox (`deliveries`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from sqlalchemy import bindparam, update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.models import Delivery, Person, ReminderRule
+from jobs.outgoing import PRIORITY_RED_FLAG, Outcome, Outgoing
+
+if TYPE_CHECKING:
+    from telegram import Bot
+
+    from bot.context import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+BACKOFF_CAP_SECONDS = 60.0
+CHAT_GONE = ("chat not found", "user is deactivated", "bot was blocked", "bot was kicked")
+
+
+def keyboard(buttons: Iterable[Iterable[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
+    rows = [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in buttons]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+class TokenBucket:
+    """A monotonic-time token bucket: `rate` per second with a one-second burst."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self.tokens = self.capacity
+        self.updated = time.monotonic()
+        self.paused_until = 0.0
+
+    def delay(self) -> float:
+        """Seconds to wait before one token is available (0 = take it now)."""
+        now = time.monotonic()
+        if now < self.paused_until:
+            return self.paused_until - now
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+        self.tokens = 0
+
+
+class Sender:
+    """Priority queue + rate limits + outcome recording. One per process."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        runtime: Runtime,
+        *,
+        rate: float | None = None,
+        per_chat_rate: float | None = None,
+        concurrency: int = 16,
+        flush_interval: float = 0.1,
+    ) -> None:
+        self.bot = bot
+        self.rt = runtime
+        self.bucket = TokenBucket(rate or runtime.settings.global_rate)
+        self.chat_gap = 1.0 / (per_chat_rate or runtime.settings.per_chat_rate)
+        self.concurrency = concurrency
+        self.flush_interval = flush_interval
+        self._ready: list[tuple[int, int, Outgoing, int]] = []  # (priority, seq, item, attempt)
+        self._delayed: list[tuple[float, int, Outgoing, int]] = []  # (ready_at, seq, item, attempt)
+        self._chat_next: dict[int, float] = {}
+        self._seq = itertools.count()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._outcomes: list[Outcome] = []
+        self._sem = asyncio.Semaphore(concurrency)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self.sent = 0
+
+    # -- queue -----------------------------------------------------------------------------------
+    def submit(self, items: Iterable[Outgoing]) -> None:
+        for item in items:
+            heapq.heappush(self._ready, (item.priority, next(self._seq), item, 1))
+            self._idle.clear()
+        self._wake.set()
+
+    def pending(self) -> int:
+        return len(self._ready) + len(self._delayed) + len(self._inflight)
+
+    def _promote(self, now: float) -> None:
+        while self._delayed and self._delayed[0][0] <= now:
+            _, seq, item, attempt = heapq.heappop(self._delayed)
+            heapq.heappush(self._ready, (item.priority, seq, item, attempt))
+
+    def _defer(self, item: Outgoing, attempt: int, ready_at: float) -> None:
+        heapq.heappush(self._delayed, (ready_at, next(self._seq), item, attempt))
+
+    async def _next(self) -> tuple[Outgoing, int]:
+        """The highest-priority item whose chat may receive a message now."""
+        while True:
+            now = time.monotonic()
+            self._promote(now)
+            while self._ready:
+                priority, seq, item, attempt = heapq.heappop(self._ready)
+                chat_ready = self._chat_next.get(item.chat_id, 0.0)
+                if chat_ready > now:
+                    heapq.heappush(self._delayed, (chat_ready, seq, item, attempt))
+                    continue
+                return item, attempt
+            if not self._delayed and not self._inflight and not self._outcomes:
+                self._idle.set()
+            timeout = self._delayed[0][0] - now if self._delayed else None
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._run(), name="sender"),
+            asyncio.create_task(self._flush_loop(), name="sender-flush"),
+        ]
+
+    async def drain(self, timeout: float = 30.0) -> bool:
+        """Wait until everything queued is sent (or given up) and recorded."""
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    await self._idle.wait()
+                    if not self.pending() and not self._outcomes:
+                        return True
+                    await asyncio.sleep(0.01)
+        except TimeoutError:
+            return False
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Finish in-flight sends and flush the outbox; unsent items stay queued in the database."""
+        await self.drain(timeout)
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._inflight:
+            await asyncio.wait(self._inflight, timeout=timeout)
+        await self._flush()
+
+    # -- sending -----------------------------------------------------------------------------------
+    async def _run(self) -> None:
+        while True:
+            item, attempt = await self._next()
+            while (wait := self.bucket.delay()) > 0:
+                await asyncio.sleep(wait)
+            self._chat_next[item.chat_id] = time.monotonic() + self.chat_gap
+            await self._sem.acquire()
+            task = asyncio.create_task(self._send(item, attempt))
+            self._inflight.add(task)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        self._sem.release()
+        self._wake.set()
+
+    async def _send(self, item: Outgoing, attempt: int) -> None:
+        metrics = self.rt.metrics
+        started = time.perf_counter()
+        try:
+            message = await self.bot.send_message(
+                item.chat_id, item.text, reply_markup=keyboard(item.buttons)
+            )
+        except RetryAfter as exc:
+            metrics.retry_after.inc()
+            delay = float(exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds())
+            self.bucket.pause(delay)
+            self._defer(item, attempt, time.monotonic() + delay)
+            return
+        except Forbidden as exc:
+            self._record(item, "blocked", attempt, error=exc.message)
+            return
+        except BadRequest as exc:
+            gone = any(marker in exc.message.lower() for marker in CHAT_GONE)
+            self._record(item, "blocked" if gone else "failed", attempt, error=exc.message)
+            return
+        except (TimedOut, NetworkError) as exc:
+            self._retry(item, attempt, str(exc))
+            return
+        except Exception as exc:  # never let one message kill the sender
+            log.exception("unexpected error sending delivery %s", item.delivery_id)
+            self._retry(item, attempt, type(exc).__name__)
+            return
+        metrics.send_latency.observe(time.perf_counter() - started)
+        self.sent += 1
+        now = self.rt.clock.now()
+        lateness = max(0, int((now - item.due_at).total_seconds() * 1000))
+        if item.kind == "reminder":
+            metrics.reminders.labels("sent").inc()
+            metrics.lateness.observe(lateness / 1000)
+        self._outcomes.append(
+            Outcome(item.delivery_id, "sent", now, lateness, message.message_id, attempt, person_id=item.person_id)
+        )
+
+    def _retry(self, item: Outgoing, attempt: int, error: str) -> None:
+        if attempt >= MAX_ATTEMPTS and item.priority != PRIORITY_RED_FLAG:
+            self._record(item, "failed", attempt, error=error)
+            return
+        delay = min(BACKOFF_CAP_SECONDS, 0.5 * 2 ** (attempt - 1))
+        self._defer(item, attempt + 1, time.monotonic() + delay)
+
+    def _record(self, item: Outgoing, status: str, attempt: int, *, error: str | None = None) -> None:
+        if status == "blocked":
+            self.rt.metrics.blocked.inc()
+        if item.kind == "reminder":
+            self.rt.metrics.reminders.labels(status).inc()
+        self._outcomes.append(
+            Outcome(item.delivery_id, status, None, None, None, attempt, (error or "")[:200], item.person_id)
+        )
+
+    # -- recording ---------------------------------------------------------------------------------
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_interval)
+            try:
+                await self._flush()
+            except Exception:
+                log.exception("could not record delivery outcomes; will retry")
+
+    async def _flush(self) -> None:
+        if not self._outcomes:
+            return
+        batch, self._outcomes = self._outcomes, []
+        try:
+            await record_outcomes(self.rt, batch)
+        except Exception:
+            self._outcomes[:0] = batch
+            raise
+        self._wake.set()
+
+
+async def record_outcomes(rt: Runtime, batch: list[Outcome]) -> None:
+    """Write a batch of outcomes; people who blocked the bot stop getting reminders."""
+    rows = [
+        {
+            "b_id": o.delivery_id,
+            "status": o.status,
+            "sent_at": o.sent_at,
+            "lateness_ms": o.lateness_ms,
+            "message_id": o.message_id,
+            "attempts": o.attempts,
+            "error": o.error,
+        }
+        for o in batch
+    ]
+    blocked = {o.person_id for o in batch if o.status == "blocked" and o.person_id is not None}
+    async with rt.sessions() as session, session.begin():
+        stmt = (
+            update(Delivery.__table__)
+            .where(Delivery.__table__.c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("status"),
+                sent_at=bindparam("sent_at"),
+                lateness_ms=bindparam("lateness_ms"),
+                message_id=bindparam("message_id"),
+                attempts=bindparam("attempts"),
+                error=bindparam("error"),
+            )
+        )
+        conn = await session.connection()
+        await conn.execute(stmt, rows)
+        if blocked:
+            await session.execute(update(Person).where(Person.id.in_(blocked)).values(status="blocked"))
+            await session.execute(
+                update(ReminderRule).where(ReminderRule.person_id.in_(blocked)).values(next_due_at=None)
+            )

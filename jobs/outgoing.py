@@ -1,0 +1,51 @@
+"""What the sender sends: a plain value, rendered before it reaches the queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+Buttons = tuple[tuple[tuple[str, str], ...], ...]  # rows of (label, callback_data)
+
+PRIORITY_RED_FLAG = 0
+PRIORITY_OPERATOR = 1
+PRIORITY_CHECKIN = 2
+PRIORITY_REMINDER = 5
+PRIORITY_BROADCAST = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message to send, tied to its outbox row."""
+
+    delivery_id: int
+    chat_id: int
+    text: str
+    due_at: datetime
+    priority: int = PRIORITY_REMINDER
+    person_id: int | None = None
+    buttons: Buttons = ()
+    kind: str = "reminder"
+
+    def payload(self) -> dict[str, Any]:
+        return {"text": self.text, "buttons": [list(map(list, row)) for row in self.buttons]}
+
+    @staticmethod
+    def buttons_from(payload: dict[str, Any]) -> Buttons:
+        return tuple(tuple((str(a), str(b)) for a, b in row) for row in payload.get("buttons", []))
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to one send; written back to the outbox in batches."""
+
+    delivery_id: int
+    status: str  # sent | blocked | failed | queued (to retry later)
+    sent_at: datetime | None = None
+    lateness_ms: int | None = None
+    message_id: int | None = None
+    attempts: int = 1
+    error: str | None = None
+    person_id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,61 @@
+"""Rendering the walk reminder: a variant for the kind, the target, one posture cue, three buttons."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from jobs.outgoing import Buttons
+from messages.catalog import Catalog, Html
+from messages.select import ContentProfile, posture_cue, reminder_variant
+
+DEFAULT_TARGET_MINUTES = 10
+
+
+def content_profile(stenosis: bool, programme: dict[str, Any] | None) -> ContentProfile:
+    programme = programme or {}
+    return ContentProfile(
+        stenosis=stenosis,
+        comfortable_walks=int(programme.get("comfortable_walks", 0)),
+        core_cleared=bool(programme.get("core_cleared", False)),
+        floor_ok=bool(programme.get("floor_ok", True)),
+    )
+
+
+def reminder_buttons(catalog: Catalog, lang: str, delivery_id: int) -> Buttons:
+    return (
+        (
+            (catalog.text(lang, "ui.btn.done"), f"w:done:{delivery_id}"),
+            (catalog.text(lang, "ui.btn.snooze"), f"w:snz:{delivery_id}"),
+        ),
+        ((catalog.text(lang, "ui.btn.skip"), f"w:skip:{delivery_id}"),),
+    )
+
+
+def render_reminder(
+    catalog: Catalog,
+    *,
+    lang: str,
+    kind: str,
+    person_id: int,
+    delivery_id: int,
+    local_day: date,
+    programme: dict[str, Any] | None,
+    stenosis: bool,
+) -> tuple[str, Buttons]:
+    """The reminder text and its buttons; rotation is by person and local day (pure)."""
+    programme = programme or {}
+    slot = {"morning": 0, "breakfast": 1, "lunch": 2, "dinner": 3, "evening": 4, "ate": 5, "snooze": 6}.get(kind, 7)
+    n = local_day.toordinal() * 8 + slot
+    target = int(programme.get("target_minutes", DEFAULT_TARGET_MINUTES))
+    variant = reminder_variant(person_id, n, catalog.variants(lang, f"reminders.{kind}"))
+    parts = [catalog.render(variant, minutes=target)]
+    if programme.get("mode") == "interval":
+        interval = int(programme.get("interval_minutes", 5))
+        rounds = max(1, int(programme.get("interval_rounds", max(1, target // max(1, interval)))))
+        step = reminder_variant(person_id, n, catalog.variants(lang, "reminders.interval"))
+        parts.append(catalog.render(step, interval=interval, rounds=rounds, minutes=target))
+    profile = content_profile(stenosis, programme)
+    cue = posture_cue(person_id, n, catalog.posture_cues(lang), profile)
+    parts.append(catalog.text(lang, "ui.reminder.footer_cue", cue=Html(cue.text)))
+    return "\n\n".join(parts), reminder_buttons(catalog, lang, delivery_id)

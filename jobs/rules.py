@@ -1,0 +1,77 @@
+"""Pure helpers between stored reminder rules and the schedule maths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from jobs.recurrence import in_quiet_hours, next_occurrence
+
+RECURRING_KINDS = ("morning", "evening", "breakfast", "lunch", "dinner")
+MEAL_KINDS = ("breakfast", "lunch", "dinner")
+ONE_OFF_KINDS = ("snooze", "ate")
+ALL_DAYS_MASK = 0b1111111
+
+
+def weekdays_to_mask(days: frozenset[int] | None) -> int:
+    """{0, 2, 4} -> 0b0010101; None or empty = every day."""
+    if not days:
+        return ALL_DAYS_MASK
+    return sum(1 << d for d in days if 0 <= d <= 6)
+
+
+def mask_to_weekdays(mask: int) -> frozenset[int] | None:
+    """The inverse of weekdays_to_mask; every day -> None."""
+    if mask & ALL_DAYS_MASK == ALL_DAYS_MASK:
+        return None
+    return frozenset(d for d in range(7) if mask & (1 << d))
+
+
+def fire_time(local_time: time, delay_minutes: int) -> time:
+    """The local wall time a rule fires: the meal time plus its delay (wrapping midnight)."""
+    if not delay_minutes:
+        return local_time
+    base = datetime.combine(date(2000, 1, 1), local_time) + timedelta(minutes=delay_minutes)
+    return base.time()
+
+
+def next_due(local_time: time, delay_minutes: int, weekdays_mask: int, tz: str, after: datetime) -> datetime:
+    """The next instant (UTC) a recurring rule fires strictly after `after`."""
+    return next_occurrence(
+        fire_time(local_time, delay_minutes), tz, after, mask_to_weekdays(weekdays_mask)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """Why a due reminder is not sent, or None when it may go."""
+
+    reason: str | None
+
+
+def gate(
+    *,
+    due: datetime,
+    now: datetime,
+    tz: str,
+    status: str,
+    paused_until: date | None,
+    quiet_start: time | None,
+    quiet_end: time | None,
+    open_tier: str | None,
+    missed_after: timedelta,
+) -> str | None:
+    """Decide whether a due reminder may be sent: None, or the reason it is held back."""
+    if status != "active":
+        return "inactive"
+    if open_tier in ("emergency", "urgent", "crisis"):
+        return "red_flag"
+    local = due.astimezone(ZoneInfo(tz))
+    if paused_until is not None and local.date() <= paused_until:
+        return "paused"
+    if quiet_start is not None and quiet_end is not None and in_quiet_hours(local.time(), quiet_start, quiet_end):
+        return "quiet"
+    if now - due > missed_after:
+        return "missed"
+    return None

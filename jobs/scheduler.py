@@ -1,0 +1,66 @@
+"""APScheduler wiring (through python-telegram-bot's JobQueue): the dispatcher and daily chores.
+
+One repeating job wakes the dispatcher at least every `dispatch_interval` seconds; a one-shot job
+is moved to the next due instant whenever that is sooner. misfire_grace_time is set explicitly:
+APScheduler's default (1 s) silently drops jobs missed while the process was busy or down.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta
+from telegram.ext import Application, Job
+
+from bot.context import Ctx, Runtime
+
+log = logging.getLogger(__name__)
+
+JOB_KWARGS = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
+WAKE_JOB = "dispatch-wake"
+
+
+async def dispatch(context: Ctx) -> None:
+    """One dispatcher tick, then plan the next wake-up."""
+    rt = context.rt
+    assert rt.dispatcher is not None
+    try:
+        await rt.dispatcher.tick()
+        upcoming = await rt.dispatcher.next_wakeup()
+    except Exception:
+        log.exception("dispatch tick failed; the next tick retries")
+        return
+    if upcoming is not None:
+        plan_wake(context.application, rt, upcoming)
+
+
+def plan_wake(application: Application, rt: Runtime, due: datetime) -> None:  # type: ignore[type-arg]
+    """Make sure the dispatcher runs at `due` (if that is before the next regular tick)."""
+    job_queue = application.job_queue
+    if job_queue is None:
+        return
+    delay = (due - rt.clock.now()).total_seconds()
+    if delay > rt.settings.dispatch_interval_seconds:
+        return
+    target = time.time() + max(0.0, delay)  # APScheduler runs on the real clock
+    existing: tuple[Job, ...] = job_queue.get_jobs_by_name(WAKE_JOB)  # type: ignore[type-arg]
+    for job in existing:
+        if job.next_t is not None and job.next_t.timestamp() <= target + 0.05:
+            return
+        job.schedule_removal()
+    job_queue.run_once(dispatch, when=max(0.0, delay) + 0.01, name=WAKE_JOB, job_kwargs=JOB_KWARGS)
+
+
+def start_scheduling(application: Application, rt: Runtime) -> None:  # type: ignore[type-arg]
+    """Register the recurring jobs."""
+    job_queue = application.job_queue
+    assert job_queue is not None, "python-telegram-bot[job-queue] is required"
+    assert rt.dispatcher is not None
+    job_queue.run_repeating(
+        dispatch, interval=timedelta(seconds=rt.settings.dispatch_interval_seconds), first=0.0,
+        name="dispatch", job_kwargs=JOB_KWARGS,
+    )  # fmt: skip
+    rt.dispatcher.on_schedule_change = lambda due: plan_wake(application, rt, due)
+    on_move = getattr(rt.clock, "on_move", None)
+    if on_move is not None:  # a test clock: run the dispatcher whenever time is moved
+        on_move(lambda: job_queue.run_once(dispatch, when=0, job_kwargs=JOB_KWARGS))
