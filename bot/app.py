@@ -8,15 +8,16 @@ import logging
 import os
 import time
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.context import Ctx, Runtime
 from bot.db import create_engine, session_factory
 from bot.handlers import register
 from bot.metrics import Metrics
+from bot.web import WEBHOOK_PATH, start_web
 from jobs.delivery import Sender
 from jobs.dispatcher import Dispatcher
 from jobs.scheduler import start_scheduling
@@ -85,7 +86,7 @@ def build_application(settings: Settings, runtime: Runtime) -> Application:  # t
         .token(settings.token())
         .base_url(settings.bot_api_url)
         .base_file_url(settings.bot_file_url)
-        .defaults(Defaults(parse_mode="HTML", disable_web_page_preview=True))
+        .defaults(Defaults(parse_mode="HTML", link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .context_types(ContextTypes(context=Ctx))
         .concurrent_updates(8)
         .connection_pool_size(64)
@@ -108,7 +109,9 @@ async def set_commands(application: Application, catalog: Catalog) -> None:  # t
         await application.bot.set_my_commands(commands, language_code=code)
 
 
-def build_runtime(settings: Settings, *, clock: Clock | None = None, catalog: Catalog | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings, *, clock: Clock | None = None, catalog: Catalog | None = None
+) -> Runtime:
     engine = create_engine(settings.database_url)
     runtime = Runtime(
         settings=settings,
@@ -131,7 +134,14 @@ async def serve(
     runtime_out: list[Runtime] | None = None,
     webhook: bool = False,
 ) -> None:
-    """Run the bot (long polling) until `stop` is set, then shut down without losing sends."""
+    """Run the bot until `stop` is set, then shut down without losing sends.
+
+    Long polling by default; with `webhook`, Telegram posts updates to WALKWELL_WEBHOOK_URL
+    (checked against WALKWELL_WEBHOOK_SECRET). /healthz, /readyz and /metrics are served on
+    WALKWELL_LISTEN_HOST:WALKWELL_LISTEN_PORT either way.
+    """
+    if webhook and (not settings.webhook_url or settings.webhook_secret is None):
+        raise ConfigError("webhook mode needs WALKWELL_WEBHOOK_URL and WALKWELL_WEBHOOK_SECRET")
     runtime = build_runtime(settings, clock=clock, catalog=catalog)
     if runtime_out is not None:
         runtime_out.append(runtime)
@@ -144,18 +154,27 @@ async def serve(
         await application.start()
         await runtime.sender.start()
         start_scheduling(application, runtime)
+        web_runner = await start_web(runtime, application)
         assert application.updater is not None
-        # Never drop pending updates: a red-flag message could be among them.
-        await application.updater.start_polling(
-            allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, timeout=30
-        )
-        log.info("WalkWell is running (polling)")
+        if webhook:
+            secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+            await application.bot.set_webhook(
+                url=f"{settings.webhook_url}{WEBHOOK_PATH}", secret_token=secret,
+                allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
+            )  # fmt: skip
+        else:
+            # Never drop pending updates: a red-flag message could be among them.
+            await application.updater.start_polling(
+                allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, timeout=30
+            )
+        log.info("WalkWell is running (%s)", "webhook" if webhook else "polling")
         if ready is not None:
             ready.set()
         try:
             await stop.wait()
         finally:
             log.info("WalkWell is stopping")
+            await web_runner.cleanup()  # no new webhook updates from here on
             with contextlib.suppress(Exception):
                 await application.updater.stop()
             await application.idle()  # type: ignore[attr-defined]

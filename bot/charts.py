@@ -12,7 +12,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def progress_png(
-    days: list[date], minutes: list[int], pain: list[float | None], target: int, labels: dict[str, str]
+    days: list[date],
+    minutes: list[int],
+    pain: list[float | None],
+    target: int,
+    labels: dict[str, str],
 ) -> bytes:
     """A small two-axis chart; the same inputs give the same picture."""
     fig, ax = plt.subplots(figsize=(8, 4), dpi=100)

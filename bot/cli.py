@@ -23,9 +23,17 @@ def _parser() -> argparse.ArgumentParser:
         description="Run the bot. Needs TELEGRAM_BOT_TOKEN. Settings come from the environment "
         "and .env (see .env.example).",
     )
-    run.add_argument("--webhook", action="store_true", help="serve the Bot API webhook (needs WALKWELL_WEBHOOK_URL)")
-    run.add_argument("--no-migrate", action="store_true", help="do not upgrade the database schema first")
-    sub.add_parser("migrate", help="upgrade the database schema to the latest version (DATABASE_URL)")
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="serve the Bot API webhook (needs WALKWELL_WEBHOOK_URL)",
+    )
+    run.add_argument(
+        "--no-migrate", action="store_true", help="do not upgrade the database schema first"
+    )
+    sub.add_parser(
+        "migrate", help="upgrade the database schema to the latest version (DATABASE_URL)"
+    )
     sub.add_parser(
         "try",
         help="try WalkWell in this terminal: a local fake Telegram, no token, no network",
@@ -54,7 +62,11 @@ def _run(settings: Settings, webhook: bool) -> None:
                 loop.add_signal_handler(sig, stop.set)
         await serve(settings, stop=stop, webhook=webhook)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except ConfigError as exc:
+        print(f"walkwell: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -65,7 +77,9 @@ def main(argv: list[str] | None = None) -> None:
         try_main()
         return
     settings = _settings()
-    secrets = [s.get_secret_value() for s in (settings.telegram_bot_token, settings.webhook_secret) if s]
+    secrets = [
+        s.get_secret_value() for s in (settings.telegram_bot_token, settings.webhook_secret) if s
+    ]
     setup_logging(settings.log_level, settings.log_format, secrets)
     if args.command == "migrate":
         from bot.migrate import migrate_url
@@ -82,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
         from bot.migrate import migrate_url
 
         migrate_url(settings.database_url)
-    _run(settings, args.webhook)
+    _run(settings, args.webhook or settings.webhook_url is not None)
 
 
 if __name__ == "__main__":

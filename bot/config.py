@@ -35,12 +35,8 @@ class Settings(BaseSettings):
 
     telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = Field(DEFAULT_API_BASE_URL, alias="TELEGRAM_API_BASE_URL")
-    database_url: str = Field(
-        f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH}", alias="DATABASE_URL"
-    )
-    admin_ids: Annotated[frozenset[int], NoDecode] = Field(
-        frozenset(), alias="WALKWELL_ADMIN_IDS"
-    )
+    database_url: str = Field(f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH}", alias="DATABASE_URL")
+    admin_ids: Annotated[frozenset[int], NoDecode] = Field(frozenset(), alias="WALKWELL_ADMIN_IDS")
     escalation_chat_id: int | None = Field(None, alias="WALKWELL_ESCALATION_CHAT_ID")
     emergency_number: str = Field("112", alias="WALKWELL_EMERGENCY_NUMBER")
     default_timezone: str = Field("UTC", alias="WALKWELL_DEFAULT_TIMEZONE")
@@ -133,4 +129,6 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "settings"
         alias = Settings.model_fields[field].alias if field in Settings.model_fields else field
-        raise ConfigError(f"{alias or field} {first['msg'].removeprefix('Value error, ')}") from None
+        raise ConfigError(
+            f"{alias or field} {first['msg'].removeprefix('Value error, ')}"
+        ) from None

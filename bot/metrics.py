@@ -16,7 +16,10 @@ class Metrics:
         r = self.registry
         self.updates = Counter("walkwell_updates_total", "Updates handled", ["kind"], registry=r)
         self.handler_latency = Histogram(
-            "walkwell_handler_seconds", "Time to handle one update", buckets=LATENCY_BUCKETS, registry=r
+            "walkwell_handler_seconds",
+            "Time to handle one update",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.reminders = Counter(
             "walkwell_reminders_total", "Reminders by outcome", ["outcome"], registry=r
@@ -25,7 +28,10 @@ class Metrics:
             "walkwell_send_seconds", "Bot API send latency", buckets=LATENCY_BUCKETS, registry=r
         )
         self.lateness = Histogram(
-            "walkwell_lateness_seconds", "Sent instant minus due instant", buckets=LATENESS_BUCKETS, registry=r
+            "walkwell_lateness_seconds",
+            "Sent instant minus due instant",
+            buckets=LATENESS_BUCKETS,
+            registry=r,
         )
         self.retry_after = Counter("walkwell_429_total", "429 answers from Telegram", registry=r)
         self.blocked = Counter("walkwell_blocked_total", "People who blocked the bot", registry=r)

@@ -123,7 +123,9 @@ class Delivery(Base):
     # reminder | redflag | operator | checkin | safety_net | weekly | broadcast | morning_check
     kind: Mapped[str] = mapped_column(String(16))
     priority: Mapped[int] = mapped_column(SmallInteger, default=5)  # 0 = red-flag lane
-    rule_id: Mapped[int | None] = mapped_column(ForeignKey("reminder_rules.id", ondelete="SET NULL"))
+    rule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reminder_rules.id", ondelete="SET NULL")
+    )
     escalation_id: Mapped[int | None] = mapped_column(
         ForeignKey("escalations.id", ondelete="SET NULL"), index=True
     )

@@ -82,7 +82,9 @@ async def _main() -> None:
                     break
                 if match := _LATER.match(line):
                     amount, unit = int(match[1]), match[2]
-                    clock.advance(timedelta(**{{"m": "minutes", "h": "hours", "d": "days"}[unit]: amount}))
+                    clock.advance(
+                        timedelta(**{{"m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
+                    )
                     print(f"(the bot's clock is now {clock.now():%Y-%m-%d %H:%M} UTC)")
                 elif line.isdigit() and last.get("message") is not None and last["message"].buttons:
                     index = int(line) - 1

@@ -31,12 +31,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+HEARTBEAT_SECONDS = 30.0
 BACKOFF_CAP_SECONDS = 60.0
 CHAT_GONE = ("chat not found", "user is deactivated", "bot was blocked", "bot was kicked")
 
 
 def keyboard(buttons: Iterable[Iterable[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
-    rows = [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in buttons]
+    rows = [
+        [InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in buttons
+    ]
     return InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -98,11 +101,16 @@ class Sender:
         self._sem = asyncio.Semaphore(concurrency)
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._held: set[int] = set()  # delivery ids queued or in flight in this process
+        self._last_heartbeat = time.monotonic()
         self.sent = 0
 
     # -- queue -----------------------------------------------------------------------------------
     def submit(self, items: Iterable[Outgoing]) -> None:
         for item in items:
+            if item.delivery_id in self._held:
+                continue  # already queued here (a re-claim after a long queue): never send twice
+            self._held.add(item.delivery_id)
             heapq.heappush(self._ready, (item.priority, next(self._seq), item, 1))
             self._idle.clear()
         self._wake.set()
@@ -173,7 +181,7 @@ class Sender:
     async def _run(self) -> None:
         while True:
             item, attempt = await self._next()
-            while (wait := self.bucket.delay()) > 0:
+            while (wait := self.bucket.delay()) > 0:  # noqa: ASYNC110 - the bucket refills with time
                 await asyncio.sleep(wait)
             self._chat_next[item.chat_id] = time.monotonic() + self.chat_gap
             await self._sem.acquire()
@@ -188,6 +196,11 @@ class Sender:
 
     async def _send(self, item: Outgoing, attempt: int) -> None:
         metrics = self.rt.metrics
+        if item.kind == "reminder":
+            late = self.rt.clock.now() - item.due_at
+            if late.total_seconds() > 60 * self.rt.settings.missed_after_minutes:
+                self._record(item, "missed", attempt)  # never a stale burst
+                return
         started = time.perf_counter()
         try:
             message = await self.bot.send_message(
@@ -195,7 +208,11 @@ class Sender:
             )
         except RetryAfter as exc:
             metrics.retry_after.inc()
-            delay = float(exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds())
+            delay = float(
+                exc.retry_after
+                if isinstance(exc.retry_after, int | float)
+                else exc.retry_after.total_seconds()
+            )
             self.bucket.pause(delay)
             self._defer(item, attempt, time.monotonic() + delay)
             return
@@ -220,8 +237,17 @@ class Sender:
         if item.kind == "reminder":
             metrics.reminders.labels("sent").inc()
             metrics.lateness.observe(lateness / 1000)
+        self._held.discard(item.delivery_id)
         self._outcomes.append(
-            Outcome(item.delivery_id, "sent", now, lateness, message.message_id, attempt, person_id=item.person_id)
+            Outcome(
+                item.delivery_id,
+                "sent",
+                now,
+                lateness,
+                message.message_id,
+                attempt,
+                person_id=item.person_id,
+            )
         )
 
     def _retry(self, item: Outgoing, attempt: int, error: str) -> None:
@@ -231,13 +257,25 @@ class Sender:
         delay = min(BACKOFF_CAP_SECONDS, 0.5 * 2 ** (attempt - 1))
         self._defer(item, attempt + 1, time.monotonic() + delay)
 
-    def _record(self, item: Outgoing, status: str, attempt: int, *, error: str | None = None) -> None:
+    def _record(
+        self, item: Outgoing, status: str, attempt: int, *, error: str | None = None
+    ) -> None:
         if status == "blocked":
             self.rt.metrics.blocked.inc()
         if item.kind == "reminder":
             self.rt.metrics.reminders.labels(status).inc()
+        self._held.discard(item.delivery_id)
         self._outcomes.append(
-            Outcome(item.delivery_id, status, None, None, None, attempt, (error or "")[:200], item.person_id)
+            Outcome(
+                item.delivery_id,
+                status,
+                None,
+                None,
+                None,
+                attempt,
+                (error or "")[:200],
+                item.person_id,
+            )
         )
 
     # -- recording ---------------------------------------------------------------------------------
@@ -246,8 +284,24 @@ class Sender:
             await asyncio.sleep(self.flush_interval)
             try:
                 await self._flush()
+                if time.monotonic() - self._last_heartbeat > HEARTBEAT_SECONDS:
+                    self._last_heartbeat = time.monotonic()
+                    await self._heartbeat()
             except Exception:
                 log.exception("could not record delivery outcomes; will retry")
+
+    async def _heartbeat(self) -> None:
+        """Renew this worker's lease on everything it still holds, so nobody else re-claims it."""
+        held = list(self._held)
+        now = self.rt.clock.now()
+        for start in range(0, len(held), 5000):
+            chunk = held[start : start + 5000]
+            async with self.rt.sessions() as session, session.begin():
+                await session.execute(
+                    update(Delivery)
+                    .where(Delivery.id.in_(chunk), Delivery.status == "sending")
+                    .values(claimed_at=now)
+                )
 
     async def _flush(self) -> None:
         if not self._outcomes:
@@ -292,7 +346,11 @@ async def record_outcomes(rt: Runtime, batch: list[Outcome]) -> None:
         conn = await session.connection()
         await conn.execute(stmt, rows)
         if blocked:
-            await session.execute(update(Person).where(Person.id.in_(blocked)).values(status="blocked"))
             await session.execute(
-                update(ReminderRule).where(ReminderRule.person_id.in_(blocked)).values(next_due_at=None)
+                update(Person).where(Person.id.in_(blocked)).values(status="blocked")
+            )
+            await session.execute(
+                update(ReminderRule)
+                .where(ReminderRule.person_id.in_(blocked))
+                .values(next_due_at=None)
             )

@@ -50,7 +50,9 @@ class TickResult:
 class Dispatcher:
     """Claims due reminders and outbox rows; one tick at a time per process."""
 
-    def __init__(self, runtime: Runtime, *, submit: Callable[[list[Outgoing]], None] | None = None) -> None:
+    def __init__(
+        self, runtime: Runtime, *, submit: Callable[[list[Outgoing]], None] | None = None
+    ) -> None:
         self.rt = runtime
         self._lock = asyncio.Lock()
         self._submit = submit
@@ -80,7 +82,8 @@ class Dispatcher:
                 claimed = await self._claim_rules(now, batch, result)
                 if claimed < batch:
                     break
-            await self._claim_outbox(now, batch, result)
+            while await self._claim_outbox(now, batch, result) >= batch:
+                pass
             self.last_tick = now
             self.rt.metrics.last_dispatch.set(now.timestamp())
             return result
@@ -100,9 +103,22 @@ class Dispatcher:
         missed_after = timedelta(minutes=settings.missed_after_minutes)
         stmt = (
             select(
-                R.c.id, R.c.person_id, R.c.kind, R.c.local_time, R.c.weekdays, R.c.delay_minutes,
-                R.c.next_due_at, P.c.chat_id, P.c.language, P.c.timezone, P.c.status,
-                P.c.paused_until, P.c.quiet_start, P.c.quiet_end, P.c.open_tier, P.c.programme,
+                R.c.id,
+                R.c.person_id,
+                R.c.kind,
+                R.c.local_time,
+                R.c.weekdays,
+                R.c.delay_minutes,
+                R.c.next_due_at,
+                P.c.chat_id,
+                P.c.language,
+                P.c.timezone,
+                P.c.status,
+                P.c.paused_until,
+                P.c.quiet_start,
+                P.c.quiet_end,
+                P.c.open_tier,
+                P.c.programme,
                 P.c.stenosis,
             )  # fmt: skip
             .join(P, P.c.id == R.c.person_id)
@@ -131,8 +147,12 @@ class Dispatcher:
                     new_due = None
                 else:
                     after = now if reason == "missed" else due
-                    new_due = next_due(row.local_time, row.delay_minutes, row.weekdays, row.timezone, after)
-                advances.append({"r_id": row.id, "r_due": new_due, "r_enabled": new_due is not None})
+                    new_due = next_due(
+                        row.local_time, row.delay_minutes, row.weekdays, row.timezone, after
+                    )
+                advances.append(
+                    {"r_id": row.id, "r_due": new_due, "r_enabled": new_due is not None}
+                )
                 if reason is None:
                     sendable.append(row)
                     deliveries.append(self._delivery(row, due, "sending", now))
@@ -153,7 +173,8 @@ class Dispatcher:
             ids: list[int] = []
             if deliveries:
                 inserted = await conn.execute(
-                    insert(D).returning(D.c.id, D.c.status, sort_by_parameter_order=True), deliveries
+                    insert(D).returning(D.c.id, D.c.status, sort_by_parameter_order=True),
+                    deliveries,
                 )
                 ids = [r.id for r in inserted if r.status == "sending"]
             outgoing = list(zip(sendable, ids, strict=True))
@@ -163,7 +184,9 @@ class Dispatcher:
         return len(rows)
 
     @staticmethod
-    def _delivery(row: Any, due: datetime, status: str, claimed_at: datetime | None) -> dict[str, Any]:
+    def _delivery(
+        row: Any, due: datetime, status: str, claimed_at: datetime | None
+    ) -> dict[str, Any]:
         return {
             "person_id": row.person_id, "chat_id": row.chat_id, "kind": "reminder",
             "priority": PRIORITY_REMINDER, "rule_id": row.id, "reminder_kind": row.kind,
@@ -173,7 +196,11 @@ class Dispatcher:
 
     def _render(self, row: Any, delivery_id: int) -> Outgoing:
         local_day = row.next_due_at.astimezone(ZoneInfo(row.timezone)).date()
-        lang = row.language if row.language in self.rt.catalog.languages else self.rt.catalog.default_language
+        lang = (
+            row.language
+            if row.language in self.rt.catalog.languages
+            else self.rt.catalog.default_language
+        )
         text, buttons = render_reminder(
             self.rt.catalog, lang=lang, kind=row.kind, person_id=row.person_id,
             delivery_id=delivery_id, local_day=local_day, programme=row.programme,
@@ -184,7 +211,7 @@ class Dispatcher:
             priority=PRIORITY_REMINDER, person_id=row.person_id, buttons=buttons, kind="reminder",
         )  # fmt: skip
 
-    async def _claim_outbox(self, now: datetime, batch: int, result: TickResult) -> None:
+    async def _claim_outbox(self, now: datetime, batch: int, result: TickResult) -> int:
         """Scheduled check-ins and alerts, and rows a crashed worker left half-sent."""
         stmt = (
             select(D.c.id, D.c.chat_id, D.c.person_id, D.c.priority, D.c.payload, D.c.due_at, D.c.kind,
@@ -204,13 +231,17 @@ class Dispatcher:
         async with self.rt.sessions() as session, session.begin():
             rows = (await session.execute(stmt)).all()
             if not rows:
-                return
+                return 0
             escalation_ids = {r.escalation_id for r in rows if r.escalation_id is not None}
             escalations: dict[int, Any] = {}
             if escalation_ids:
                 found = await session.execute(select(E).where(E.c.id.in_(escalation_ids)))
                 escalations = {e.id: e for e in found}
-            report_ids = {r.payload["unless_report_answered"] for r in rows if r.payload and r.payload.get("unless_report_answered")}
+            report_ids = {
+                r.payload["unless_report_answered"]
+                for r in rows
+                if r.payload and r.payload.get("unless_report_answered")
+            }
             answered: set[int] = set()
             if report_ids:
                 found = await session.execute(
@@ -233,9 +264,14 @@ class Dispatcher:
                 claimed.append(row.id)
                 items.append(
                     Outgoing(
-                        delivery_id=row.id, chat_id=row.chat_id, text=row.payload["text"],
-                        due_at=row.due_at, priority=row.priority, person_id=row.person_id,
-                        buttons=Outgoing.buttons_from(row.payload), kind=row.kind,
+                        delivery_id=row.id,
+                        chat_id=row.chat_id,
+                        text=row.payload["text"],
+                        due_at=row.due_at,
+                        priority=row.priority,
+                        person_id=row.person_id,
+                        buttons=Outgoing.buttons_from(row.payload),
+                        kind=row.kind,
                     )  # fmt: skip
                 )
             if claimed:
@@ -246,6 +282,7 @@ class Dispatcher:
                 await session.execute(update(D).where(D.c.id.in_(skipped)).values(status="skipped"))
         result.outbox += len(items)
         self.submit(items)
+        return len(rows)
 
     async def _reminder_row(self, session: Any, row: Any) -> Any:
         stmt = (
@@ -282,7 +319,5 @@ def _still_wanted(payload: dict[str, Any], escalation: Any, answered_reports: se
     if payload.get("only_if_open") and (escalation is None or escalation.status != "open"):
         return False
     since = payload.get("unless_replied_since")
-    if since and escalation is not None and escalation.last_reply_at is not None:
-        if escalation.last_reply_at >= datetime.fromisoformat(since):
-            return False
-    return True
+    replied = escalation.last_reply_at if escalation is not None else None
+    return not (since and replied is not None and replied >= datetime.fromisoformat(since))

@@ -45,7 +45,15 @@ def render_reminder(
 ) -> tuple[str, Buttons]:
     """The reminder text and its buttons; rotation is by person and local day (pure)."""
     programme = programme or {}
-    slot = {"morning": 0, "breakfast": 1, "lunch": 2, "dinner": 3, "evening": 4, "ate": 5, "snooze": 6}.get(kind, 7)
+    slot = {
+        "morning": 0,
+        "breakfast": 1,
+        "lunch": 2,
+        "dinner": 3,
+        "evening": 4,
+        "ate": 5,
+        "snooze": 6,
+    }.get(kind, 7)
     n = local_day.toordinal() * 8 + slot
     target = int(programme.get("target_minutes", DEFAULT_TARGET_MINUTES))
     variant = reminder_variant(person_id, n, catalog.variants(lang, f"reminders.{kind}"))

@@ -36,7 +36,9 @@ def fire_time(local_time: time, delay_minutes: int) -> time:
     return base.time()
 
 
-def next_due(local_time: time, delay_minutes: int, weekdays_mask: int, tz: str, after: datetime) -> datetime:
+def next_due(
+    local_time: time, delay_minutes: int, weekdays_mask: int, tz: str, after: datetime
+) -> datetime:
     """The next instant (UTC) a recurring rule fires strictly after `after`."""
     return next_occurrence(
         fire_time(local_time, delay_minutes), tz, after, mask_to_weekdays(weekdays_mask)
@@ -70,7 +72,11 @@ def gate(
     local = due.astimezone(ZoneInfo(tz))
     if paused_until is not None and local.date() <= paused_until:
         return "paused"
-    if quiet_start is not None and quiet_end is not None and in_quiet_hours(local.time(), quiet_start, quiet_end):
+    if (
+        quiet_start is not None
+        and quiet_end is not None
+        and in_quiet_hours(local.time(), quiet_start, quiet_end)
+    ):
         return "quiet"
     if now - due > missed_after:
         return "missed"

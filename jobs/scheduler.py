@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta
+
 from telegram.ext import Application, Job
 
 from bot.context import Ctx, Runtime

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -15,8 +17,18 @@ import pytest
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
-PG_ADMIN_URL = os.environ.get("WALKWELL_TEST_PG", f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/test")
-TABLES = ("deliveries", "walk_logs", "pain_logs", "escalations", "symptom_reports", "reminder_rules", "people")
+PG_ADMIN_URL = os.environ.get(
+    "WALKWELL_TEST_PG", f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/test"
+)
+TABLES = (
+    "deliveries",
+    "walk_logs",
+    "pain_logs",
+    "escalations",
+    "symptom_reports",
+    "reminder_rules",
+    "people",
+)
 
 
 def postgres_available() -> bool:
@@ -39,6 +51,12 @@ async def _pg_execute(url: str, *statements: str) -> None:
         await conn.close()
 
 
+def run_blocking(coro_factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    """Run a coroutine to completion on its own loop (session fixtures may be set up inside one)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(coro_factory())).result()
+
+
 def _pg_database_url(name: str) -> str:
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     return f"{base}/{name}"
@@ -52,7 +70,9 @@ def pg_database() -> str:
     name = f"walkwell_test_{os.getpid()}"
 
     async def create() -> None:
-        await _pg_execute(PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
+        await _pg_execute(
+            PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"'
+        )
         from bot.db import create_engine
         from bot.migrate import upgrade
 
@@ -62,9 +82,9 @@ def pg_database() -> str:
         finally:
             await engine.dispose()
 
-    asyncio.run(create())
+    run_blocking(create)
     yield _pg_database_url(name)
-    asyncio.run(_pg_execute(PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    run_blocking(lambda: _pg_execute(PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +102,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         finally:
             await engine.dispose()
 
-    asyncio.run(create())
+    run_blocking(create)
     return path
 
 

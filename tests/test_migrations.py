@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
@@ -11,8 +12,6 @@ from bot.db import create_engine
 from bot.migrate import MIGRATIONS_DIR, alembic_config, downgrade, upgrade
 from bot.models import Base
 from tests.conftest import PG_ADMIN_URL, _pg_database_url, _pg_execute, postgres_available
-
-import pytest
 
 
 def revisions() -> list[str]:
@@ -48,7 +47,9 @@ async def test_stairway_on_postgres() -> None:
     if not postgres_available():
         pytest.skip("PostgreSQL is not answering on 127.0.0.1:5432")
     name = "walkwell_stairway"
-    await _pg_execute(PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    await _pg_execute(
+        PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+    )
     try:
         await _stairway(_pg_database_url(name))
     finally:
@@ -69,7 +70,9 @@ def test_models_and_migrations_agree(tmp_path: Path) -> None:
         try:
             await upgrade(engine)
             async with engine.connect() as conn:
-                return await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
+                return await conn.run_sync(
+                    lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata)
+                )
         finally:
             await engine.dispose()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import logging
@@ -53,7 +54,9 @@ class Turn:
         """A catalogue text in this person's language."""
         return self.rt.catalog.text(self.lang, key, **params)
 
-    def say(self, key: str, /, *, buttons: Buttons = (), markup: Markup = None, **params: Any) -> None:
+    def say(
+        self, key: str, /, *, buttons: Buttons = (), markup: Markup = None, **params: Any
+    ) -> None:
         self.say_text(self.t(key, **params), buttons=buttons, markup=markup)
 
     def say_text(self, text: str, *, buttons: Buttons = (), markup: Markup = None) -> None:
@@ -82,7 +85,9 @@ class Turn:
 
 def language_for(update: Update, person: Person | None, rt: Runtime) -> str:
     if person is not None and person.consent_at is not None:
-        return normalise_language(person.language, rt.catalog.languages, rt.catalog.default_language)
+        return normalise_language(
+            person.language, rt.catalog.languages, rt.catalog.default_language
+        )
     user = update.effective_user
     code = user.language_code if user else None
     return normalise_language(code, rt.catalog.languages, rt.catalog.default_language)
@@ -95,7 +100,9 @@ async def open_turn(ctx: Ctx, update: Update, db: AsyncSession, *, create: bool)
     assert user is not None and chat is not None
     now = rt.clock.now()
     if create:
-        person: Person | None = await people.find_or_create(db, user.id, chat.id, settings=rt.settings, now=now)
+        person: Person | None = await people.find_or_create(
+            db, user.id, chat.id, settings=rt.settings, now=now
+        )
     else:
         person = await people.find(db, user.id)
     return Turn(rt, update, db, person, language_for(update, person, rt), now)
@@ -107,10 +114,8 @@ async def deliver(ctx: Ctx, turn: Turn) -> None:
         ctx.rt.sender.submit(turn.outbox)
     query = turn.update.callback_query
     if query is not None:
-        try:
+        with contextlib.suppress(BadRequest):  # too old to answer: harmless
             await query.answer(turn.callback_note)
-        except BadRequest:  # too old to answer: harmless
-            pass
     chat = turn.update.effective_chat
     if chat is None:
         return
@@ -121,7 +126,9 @@ async def deliver(ctx: Ctx, turn: Turn) -> None:
                 await bot.send_photo(chat.id, io.BytesIO(reply.photo), caption=reply.text)
             elif reply.document is not None:
                 data, name = reply.document
-                await bot.send_document(chat.id, io.BytesIO(data), filename=name, caption=reply.text)
+                await bot.send_document(
+                    chat.id, io.BytesIO(data), filename=name, caption=reply.text
+                )
             elif reply.edit and query is not None and query.message is not None:
                 try:
                     await bot.edit_message_text(
@@ -141,7 +148,9 @@ async def deliver(ctx: Ctx, turn: Turn) -> None:
 TurnHandler = Callable[[Update, Ctx, Turn], Awaitable[None]]
 
 
-def person_handler(*, consent: bool = True, create: bool = False) -> Callable[[TurnHandler], Callable[[Update, Ctx], Awaitable[None]]]:
+def person_handler(
+    *, consent: bool = True, create: bool = False
+) -> Callable[[TurnHandler], Callable[[Update, Ctx], Awaitable[None]]]:
     """Open one session for the update, load the person, run the handler, commit, then reply.
 
     With consent=True, someone who has not agreed yet gets one line pointing to /start.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from telegram import Update
 
 from bot.context import Ctx
@@ -46,5 +45,3 @@ async def stretch(update: Update, ctx: Ctx, turn: Turn) -> None:
         return
     today = schedules.local_today(person, turn.now)
     turn.say_text(render_stretch(turn, stretch_of_the_day(person.id, today, stretches, profile)))
-
-

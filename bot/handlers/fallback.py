@@ -48,7 +48,11 @@ async def on_text(update: Update, ctx: Ctx, turn: Turn) -> None:
 @person_handler(consent=False)
 async def on_media(update: Update, ctx: Ctx, turn: Turn) -> None:
     """Stickers, voice, photos, files: we can't read them, but the emergency pointer goes out."""
-    params = redflags.number_params(turn.person, ctx.rt.settings) if turn.person else {"emergency_number": ctx.rt.settings.emergency_number}
+    params = (
+        redflags.number_params(turn.person, ctx.rt.settings)
+        if turn.person
+        else {"emergency_number": ctx.rt.settings.emergency_number}
+    )
     turn.say("redflags.unreadable", **params)
 
 
@@ -73,14 +77,23 @@ async def on_stale_button(update: Update, ctx: Ctx, turn: Turn) -> None:
 async def on_error(update: object, ctx: Ctx) -> None:
     """Log without secrets (the log filter redacts them) and tell the person, kindly."""
     log.error("error while handling an update: %s", type(ctx.error).__name__, exc_info=ctx.error)
-    if isinstance(update, Update) and update.effective_chat is not None and update.effective_chat.type == "private":
+    if (
+        isinstance(update, Update)
+        and update.effective_chat is not None
+        and update.effective_chat.type == "private"
+    ):
         rt = ctx.rt
         try:
             await ctx.bot.send_message(
                 update.effective_chat.id,
                 rt.catalog.text(
-                    rt.catalog.default_language if update.effective_user is None else (update.effective_user.language_code or "en")[:2] if (update.effective_user.language_code or "en")[:2] in rt.catalog.languages else rt.catalog.default_language,
-                    "ui.err.generic", emergency_number=rt.settings.emergency_number,
+                    rt.catalog.default_language
+                    if update.effective_user is None
+                    else (update.effective_user.language_code or "en")[:2]
+                    if (update.effective_user.language_code or "en")[:2] in rt.catalog.languages
+                    else rt.catalog.default_language,
+                    "ui.err.generic",
+                    emergency_number=rt.settings.emergency_number,
                 ),
             )
         except Exception:  # the error reply is best effort

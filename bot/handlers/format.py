@@ -47,15 +47,37 @@ async def schedule_summary(turn: Turn) -> str:
             continue
         label = turn.t(f"ui.kind.{view.kind}")
         if view.kind in MEAL_KINDS:
-            lines.append(turn.t("ui.schedule.meal_line", label=label, time=fmt_time(view.local_time), delay=view.delay_minutes))
+            lines.append(
+                turn.t(
+                    "ui.schedule.meal_line",
+                    label=label,
+                    time=fmt_time(view.local_time),
+                    delay=view.delay_minutes,
+                )
+            )
         else:
-            lines.append(turn.t("ui.schedule.line", label=label, time=fmt_time(view.local_time), days=fmt_days(turn, view.weekdays)))
+            lines.append(
+                turn.t(
+                    "ui.schedule.line",
+                    label=label,
+                    time=fmt_time(view.local_time),
+                    days=fmt_days(turn, view.weekdays),
+                )
+            )
     if not any(v.local_time for v in views):
         lines.append(turn.t("ui.schedule.none"))
     if person.quiet_start and person.quiet_end:
-        lines.append(turn.t("ui.schedule.quiet", start=fmt_time(person.quiet_start), end=fmt_time(person.quiet_end)))
+        lines.append(
+            turn.t(
+                "ui.schedule.quiet",
+                start=fmt_time(person.quiet_start),
+                end=fmt_time(person.quiet_end),
+            )
+        )
     if person.paused_until and person.paused_until >= schedules.local_today(person, turn.now):
-        lines.append(turn.t("ui.schedule.paused_until", date=person.paused_until.strftime("%d.%m.%Y")))
+        lines.append(
+            turn.t("ui.schedule.paused_until", date=person.paused_until.strftime("%d.%m.%Y"))
+        )
     dues = [v.next_due_at for v in views if v.next_due_at]
     if dues:
         lines.append(turn.t("ui.schedule.next", when=fmt_next(turn, min(dues))))

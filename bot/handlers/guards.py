@@ -79,7 +79,9 @@ async def flood_control(update: Update, ctx: Ctx) -> None:
     if verdict == "ok":
         return
     if verdict == "warn" and update.effective_message is not None:
-        await update.effective_message.reply_text(ctx.rt.catalog.text(_lang(update, ctx), "ui.err.flood"))
+        await update.effective_message.reply_text(
+            ctx.rt.catalog.text(_lang(update, ctx), "ui.err.flood")
+        )
     if update.callback_query is not None:
         await update.callback_query.answer()
     raise ApplicationHandlerStop

@@ -24,7 +24,12 @@ async def delete_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:
     if turn.person is None:
         turn.say("ui.delete.done")
         return
-    turn.say("ui.delete.confirm", buttons=(((turn.t("ui.btn.confirm_delete"), "del:yes"), (turn.t("ui.btn.cancel"), "del:no")),))
+    turn.say(
+        "ui.delete.confirm",
+        buttons=(
+            ((turn.t("ui.btn.confirm_delete"), "del:yes"), (turn.t("ui.btn.cancel"), "del:no")),
+        ),
+    )
 
 
 @person_handler(consent=False)

@@ -42,15 +42,26 @@ async def triage_text(update: Update, ctx: Ctx) -> None:
     user_lang = (update.effective_user.language_code or "en")[:2]
     assessment = assess(text[:4096], user_lang)
     answer = parse_answer(text) if len(text) <= 40 else None
-    if not assessment.is_red_flag and not assessment.confirm and not assessment.question and answer is None:
+    if (
+        not assessment.is_red_flag
+        and not assessment.confirm
+        and not assessment.question
+        and answer is None
+    ):
         return
     handled = False
     async with ctx.rt.sessions() as db, db.begin():
-        turn = await open_turn(ctx, update, db, create=assessment.is_red_flag or bool(assessment.confirm))
+        turn = await open_turn(
+            ctx, update, db, create=assessment.is_red_flag or bool(assessment.confirm)
+        )
         person = turn.person
         if person is not None:
             pending = person.pending or {}
-            if pending.get("ask") == "confirm" and answer is not None and not assessment.is_red_flag:
+            if (
+                pending.get("ask") == "confirm"
+                and answer is not None
+                and not assessment.is_red_flag
+            ):
                 await _confirm_answer(turn, ctx, int(pending["report"]), answer)
                 handled = True
             elif assessment.is_red_flag or assessment.confirm or assessment.question:
@@ -68,27 +79,63 @@ async def _act(turn: Turn, ctx: Ctx, assessment: Assessment, text: str) -> None:
     assert turn.person is not None
     d = deps(ctx)
     if assessment.crisis and assessment.tier != "emergency":
-        turn.send_priority(await redflags.raise_flag(turn.db, d, turn.person, flags=(), text=text, source="message", now=turn.now, crisis=True))
+        turn.send_priority(
+            await redflags.raise_flag(
+                turn.db,
+                d,
+                turn.person,
+                flags=(),
+                text=text,
+                source="message",
+                now=turn.now,
+                crisis=True,
+            )
+        )
         return
     if assessment.tier != "none":
         turn.send_priority(
             await redflags.raise_flag(
-                turn.db, d, turn.person, flags=assessment.flags, text=text, source="message",
-                now=turn.now, third_party=assessment.third_party,
+                turn.db,
+                d,
+                turn.person,
+                flags=assessment.flags,
+                text=text,
+                source="message",
+                now=turn.now,
+                third_party=assessment.third_party,
             )  # fmt: skip
         )
         if assessment.crisis:
-            turn.send_priority(await redflags.raise_flag(turn.db, d, turn.person, flags=(), text=text, source="message", now=turn.now, crisis=True))
+            turn.send_priority(
+                await redflags.raise_flag(
+                    turn.db,
+                    d,
+                    turn.person,
+                    flags=(),
+                    text=text,
+                    source="message",
+                    now=turn.now,
+                    crisis=True,
+                )
+            )
         return
     if assessment.question:
         buttons: Buttons = ((
             (turn.t("redflags.btn.yes"), "rf:q:y"), (turn.t("redflags.btn.no"), "rf:q:n"),
         ),)  # fmt: skip
         params = redflags.number_params(turn.person, ctx.rt.settings)
-        turn.send_priority(await redflags.send_now(turn.db, turn.person, turn.t("redflags.question", **params), buttons, turn.now))
+        turn.send_priority(
+            await redflags.send_now(
+                turn.db, turn.person, turn.t("redflags.question", **params), buttons, turn.now
+            )
+        )
         return
     if assessment.confirm:
-        turn.send_priority(await redflags.ask_confirm(turn.db, d, turn.person, flag=assessment.confirm, text=text, now=turn.now))
+        turn.send_priority(
+            await redflags.ask_confirm(
+                turn.db, d, turn.person, flag=assessment.confirm, text=text, now=turn.now
+            )
+        )
 
 
 async def _confirm_answer(turn: Turn, ctx: Ctx, report_id: int, answer: str) -> None:
@@ -102,8 +149,14 @@ async def _confirm_answer(turn: Turn, ctx: Ctx, report_id: int, answer: str) -> 
         report.confirmed = True
         turn.send_priority(
             await redflags.raise_flag(
-                turn.db, deps(ctx), turn.person, flags=(report.flags.split(",")[0],), text=report.text,
-                source="confirm", now=turn.now, answers=answer,
+                turn.db,
+                deps(ctx),
+                turn.person,
+                flags=(report.flags.split(",")[0],),
+                text=report.text,
+                source="confirm",
+                now=turn.now,
+                answers=answer,
             )  # fmt: skip
         )
     else:
@@ -121,9 +174,15 @@ async def on_redflag_button(update: Update, ctx: Ctx, turn: Turn) -> None:
     params = redflags.number_params(person, ctx.rt.settings)
     action = parts[1] if len(parts) > 1 else ""
     if action == "cf" and len(parts) == 4 and parts[2].isdigit() and parts[3] in ("y", "n", "u"):
-        await _confirm_answer(turn, ctx, int(parts[2]), {"y": "yes", "n": "no", "u": "unsure"}[parts[3]])
+        await _confirm_answer(
+            turn, ctx, int(parts[2]), {"y": "yes", "n": "no", "u": "unsure"}[parts[3]]
+        )
         return
-    if action in ("help", "clear", "undo", "notyet", "booked") and len(parts) == 3 and parts[2].isdigit():
+    if (
+        action in ("help", "clear", "undo", "notyet", "booked")
+        and len(parts) == 3
+        and parts[2].isdigit()
+    ):
         esc = await turn.db.get(Escalation, int(parts[2]))
         if esc is None or esc.person_id != person.id:
             turn.say("ui.err.not_yours")
@@ -136,7 +195,15 @@ async def on_redflag_button(update: Update, ctx: Ctx, turn: Turn) -> None:
             turn.say("redflags.ack.getting_help", **params)
         elif action == "notyet":
             flags = tuple(f for f in esc.flags.split(",") if f in FLAGS) or ("E1",)
-            turn.send_priority(await redflags.send_now(turn.db, person, redflags.tier_message(deps(ctx), person, flags), redflags.person_buttons(ctx.rt.catalog, turn.lang, esc.tier, esc.id), turn.now))
+            turn.send_priority(
+                await redflags.send_now(
+                    turn.db,
+                    person,
+                    redflags.tier_message(deps(ctx), person, flags),
+                    redflags.person_buttons(ctx.rt.catalog, turn.lang, esc.tier, esc.id),
+                    turn.now,
+                )
+            )
         elif action == "booked":
             turn.say("redflags.ack.booked", **params)
         elif action == "clear":
@@ -153,14 +220,30 @@ async def on_redflag_button(update: Update, ctx: Ctx, turn: Turn) -> None:
         else:
             turn.say("redflags.checklist.none", **params)
         return
-    if action in ("sp", "ck") and len(parts) == 4 and parts[2].isdigit() and parts[3] in ("y", "n", "a"):
+    if (
+        action in ("sp", "ck")
+        and len(parts) == 4
+        and parts[2].isdigit()
+        and parts[3] in ("y", "n", "a")
+    ):
         order = SPIKE_FLAGS if action == "sp" else FLAGS
         index = int(parts[2])
         if index >= len(order):
             turn.say("ui.err.stale_button")
             return
         if parts[3] == "y":
-            turn.send_priority(await redflags.raise_flag(turn.db, deps(ctx), person, flags=(order[index],), text=None, source="checklist", now=turn.now, answers=f"{order[index]}: yes"))
+            turn.send_priority(
+                await redflags.raise_flag(
+                    turn.db,
+                    deps(ctx),
+                    person,
+                    flags=(order[index],),
+                    text=None,
+                    source="checklist",
+                    now=turn.now,
+                    answers=f"{order[index]}: yes",
+                )
+            )
         elif parts[3] == "a" or index + 1 >= len(order):
             turn.say("redflags.checklist.none", **params)
         elif action == "sp":
@@ -203,13 +286,21 @@ async def symptoms(update: Update, ctx: Ctx, turn: Turn) -> None:
 @person_handler(consent=False, create=False)
 async def redflag_list(update: Update, ctx: Ctx, turn: Turn) -> None:
     """/redflags and /sos: the warning signs and the numbers, any time."""
-    params = redflags.number_params(turn.person, ctx.rt.settings) if turn.person else {
-        "emergency_number": ctx.rt.settings.emergency_number,
-        "urgent_number": ctx.rt.settings.emergency_number,
-        "crisis_line": ctx.rt.settings.emergency_number,
-    }
+    params = (
+        redflags.number_params(turn.person, ctx.rt.settings)
+        if turn.person
+        else {
+            "emergency_number": ctx.rt.settings.emergency_number,
+            "urgent_number": ctx.rt.settings.emergency_number,
+            "crisis_line": ctx.rt.settings.emergency_number,
+        }
+    )
     turn.say("redflags.list", **params)
-    if update.effective_message and update.effective_message.text and update.effective_message.text.startswith("/redflags"):
+    if (
+        update.effective_message
+        and update.effective_message.text
+        and update.effective_message.text.startswith("/redflags")
+    ):
         turn.say("redflags.pin_offer", buttons=(((turn.t("redflags.btn.pin"), "rf:pin"),),))
 
 
@@ -220,7 +311,9 @@ async def pin_list(update: Update, ctx: Ctx) -> None:
     await query.answer()
     if query.message is not None and update.effective_chat is not None:
         try:
-            await ctx.bot.pin_chat_message(update.effective_chat.id, query.message.message_id - 1, disable_notification=True)
+            await ctx.bot.pin_chat_message(
+                update.effective_chat.id, query.message.message_id - 1, disable_notification=True
+            )
         except Exception:  # pinning is a convenience; never fail the chat over it
             log.info("could not pin the warning signs")
 
@@ -231,7 +324,9 @@ async def on_operator_ack(update: Update, ctx: Ctx) -> None:
     assert query is not None and query.from_user is not None
     rt = ctx.rt
     chat = update.effective_chat
-    allowed = (chat is not None and chat.id == rt.settings.escalation_chat_id) or query.from_user.id in rt.settings.admin_ids
+    allowed = (
+        chat is not None and chat.id == rt.settings.escalation_chat_id
+    ) or query.from_user.id in rt.settings.admin_ids
     parts = (query.data or "").split(":")
     if not allowed or len(parts) != 3 or not parts[2].isdigit():
         await query.answer()
@@ -245,7 +340,12 @@ async def on_operator_ack(update: Update, ctx: Ctx) -> None:
         by = query.from_user.full_name
     await query.answer()
     if esc is not None and query.message is not None and chat is not None:
-        note = rt.catalog.text(rt.catalog.default_language, "redflags.operator.acknowledged", by=by, time=now.strftime("%Y-%m-%d %H:%M UTC"))
+        note = rt.catalog.text(
+            rt.catalog.default_language,
+            "redflags.operator.acknowledged",
+            by=by,
+            time=now.strftime("%Y-%m-%d %H:%M UTC"),
+        )
         text = getattr(query.message, "text_html", None) or ""
         try:
             await ctx.bot.edit_message_text(f"{text}\n\n{note}", chat.id, query.message.message_id)

@@ -9,7 +9,14 @@ from telegram import Update
 from bot.context import Ctx
 from bot.handlers.common import Turn, person_handler
 from bot.handlers.format import fmt_days, fmt_next, fmt_time, schedule_summary
-from bot.parsing import ParseError, parse_delay, parse_meals, parse_pause, parse_quiet, parse_reminder_args
+from bot.parsing import (
+    ParseError,
+    parse_delay,
+    parse_meals,
+    parse_pause,
+    parse_quiet,
+    parse_reminder_args,
+)
 from bot.services import schedules
 from jobs.recurrence import in_quiet_hours
 from jobs.rules import MEAL_KINDS, fire_time
@@ -43,8 +50,18 @@ async def _daily(update: Update, ctx: Ctx, turn: Turn, kind: str) -> None:
         return
     at, days = parsed
     rule = await schedules.set_rule(turn.db, person, kind, at, days, turn.now)
-    turn.say("ui.schedule.set", label=label, time=fmt_time(at), days=fmt_days(turn, days), next=fmt_next(turn, rule.next_due_at))
-    if person.quiet_start and person.quiet_end and in_quiet_hours(at, person.quiet_start, person.quiet_end):
+    turn.say(
+        "ui.schedule.set",
+        label=label,
+        time=fmt_time(at),
+        days=fmt_days(turn, days),
+        next=fmt_next(turn, rule.next_due_at),
+    )
+    if (
+        person.quiet_start
+        and person.quiet_end
+        and in_quiet_hours(at, person.quiet_start, person.quiet_end)
+    ):
         turn.say("ui.schedule.in_quiet", time=fmt_time(at))
     _changed(ctx, rule.next_due_at)
 
@@ -76,7 +93,11 @@ async def meals(update: Update, ctx: Ctx, turn: Turn) -> None:
         turn.say("ui.meals.off")
         return
     rules = await schedules.set_meals(turn.db, person, parsed, turn.now)
-    turn.say("ui.meals.set", times=", ".join(fmt_time(at) for _, at in parsed), delay=person.meal_delay_minutes)
+    turn.say(
+        "ui.meals.set",
+        times=", ".join(fmt_time(at) for _, at in parsed),
+        delay=person.meal_delay_minutes,
+    )
     _changed(ctx, min(r.next_due_at for r in rules if r.next_due_at))
 
 
@@ -160,5 +181,10 @@ async def quiet(update: Update, ctx: Ctx, turn: Turn) -> None:
     person.quiet_start, person.quiet_end = parsed
     turn.say("ui.quiet.set", start=fmt_time(parsed[0]), end=fmt_time(parsed[1]))
     for view in await schedules.views(turn.db, person):
-        if view.local_time is not None and in_quiet_hours(fire_time(view.local_time, view.delay_minutes), *parsed):
-            turn.say("ui.schedule.in_quiet", time=fmt_time(fire_time(view.local_time, view.delay_minutes)))
+        if view.local_time is not None and in_quiet_hours(
+            fire_time(view.local_time, view.delay_minutes), *parsed
+        ):
+            turn.say(
+                "ui.schedule.in_quiet",
+                time=fmt_time(fire_time(view.local_time, view.delay_minutes)),
+            )

@@ -13,7 +13,13 @@ from bot.handlers.safety import SCREEN_FLAGS, deps
 from bot.progression import start_programme
 from bot.services import redflags, schedules
 from bot.services.programme import save_programme
-from bot.tzresolve import ZoneMatch, country_for_zone, is_valid_zone, resolve_timezone, timezone_for_location
+from bot.tzresolve import (
+    ZoneMatch,
+    country_for_zone,
+    is_valid_zone,
+    resolve_timezone,
+    timezone_for_location,
+)
 from jobs.outgoing import Buttons
 
 EFFECTS = ("during", "after", "legs", "none")
@@ -29,7 +35,13 @@ def ask_step(turn: Turn, step: str | None) -> None:
     assert turn.person is not None
     turn.person.onboarding_step = step
     if step == "consent" or step is None:
-        turn.say("ui.start.welcome", buttons=(((turn.t("ui.btn.consent_yes"), "ob:consent:y"),), ((turn.t("ui.btn.consent_no"), "ob:consent:n"),)))
+        turn.say(
+            "ui.start.welcome",
+            buttons=(
+                ((turn.t("ui.btn.consent_yes"), "ob:consent:y"),),
+                ((turn.t("ui.btn.consent_no"), "ob:consent:n"),),
+            ),
+        )
     elif step.startswith("screen"):
         index = int(step[-1])
         if index == 1:
@@ -43,7 +55,10 @@ def ask_step(turn: Turn, step: str | None) -> None:
         )  # fmt: skip
         turn.say("ui.tz.ask", markup=markup)
     elif step == "effect":
-        turn.say("ui.profile.walk_effect", buttons=tuple(((turn.t(f"ui.btn.effect_{e}"), f"ob:eff:{e}"),) for e in EFFECTS))
+        turn.say(
+            "ui.profile.walk_effect",
+            buttons=tuple(((turn.t(f"ui.btn.effect_{e}"), f"ob:eff:{e}"),) for e in EFFECTS),
+        )
     elif step == "minutes":
         turn.say("ui.profile.minutes", buttons=(tuple((str(m), f"ob:min:{m}") for m in MINUTES),))
     elif step == "plan":
@@ -94,13 +109,25 @@ async def on_onboarding_button(update: Update, ctx: Ctx, turn: Turn) -> None:
     if person.consent_at is None:
         turn.say("ui.err.need_start")
         return
-    if action == "scr" and step and step.startswith("screen") and arg[:1] == step[-1] and arg[-1:] in ("y", "n"):
+    if (
+        action == "scr"
+        and step
+        and step.startswith("screen")
+        and arg[:1] == step[-1]
+        and arg[-1:] in ("y", "n")
+    ):
         index = int(step[-1])
         if arg.endswith("y"):
             turn.send_priority(
                 await redflags.raise_flag(
-                    turn.db, deps(ctx), person, flags=(SCREEN_FLAGS[index - 1],), text=None,
-                    source="screen", now=turn.now, answers=f"screen q{index}: yes",
+                    turn.db,
+                    deps(ctx),
+                    person,
+                    flags=(SCREEN_FLAGS[index - 1],),
+                    text=None,
+                    source="screen",
+                    now=turn.now,
+                    answers=f"screen q{index}: yes",
                 )  # fmt: skip
             )
             return  # onboarding holds here; /start resumes at this question later
@@ -156,12 +183,20 @@ def offer_zones(turn: Turn, matches: list[ZoneMatch], text: str) -> None:
         turn.say("ui.tz.not_found", text=text[:100])
         return
     best = matches[0]
-    if len(matches) == 1 or best.score >= 0.9 and (len(matches) < 2 or matches[1].score < best.score - 0.05):
+    if (
+        len(matches) == 1
+        or best.score >= 0.9
+        and (len(matches) < 2 or matches[1].score < best.score - 0.05)
+    ):
         local = schedules.local_now_in(best.zone, turn.now)
         turn.say("ui.tz.confirm", zone=best.label, local_time=local.strftime("%H:%M"),
                  buttons=(((turn.t("ui.btn.yes"), f"ob:tzok:{best.zone}"), (turn.t("ui.btn.no"), "ob:tzno:x")),))  # fmt: skip
         return
-    rows = tuple(((m.label[:40], f"ob:tz:{m.zone}"),) for m in matches[:5] if len(f"ob:tz:{m.zone}".encode()) <= 64)
+    rows = tuple(
+        ((m.label[:40], f"ob:tz:{m.zone}"),)
+        for m in matches[:5]
+        if len(f"ob:tz:{m.zone}".encode()) <= 64
+    )
     turn.say("ui.tz.choose", buttons=rows + (((turn.t("ui.btn.other"), "ob:tzno:x"),),))
 
 
@@ -173,7 +208,9 @@ async def set_zone(turn: Turn, zone: str) -> None:
     person.country = country_for_zone(zone)
     person.pending = None
     local = schedules.local_now_in(zone, turn.now)
-    turn.say("ui.tz.set", zone=zone, local_time=local.strftime("%H:%M"), markup=ReplyKeyboardRemove())
+    turn.say(
+        "ui.tz.set", zone=zone, local_time=local.strftime("%H:%M"), markup=ReplyKeyboardRemove()
+    )
     await schedules.reschedule_all(turn.db, person, turn.now)
     if person.onboarding_step == "tz":
         ask_step(turn, "effect")
@@ -225,7 +262,9 @@ async def stop_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:
 async def language_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:
     """/language: buttons for every language the catalogue has."""
     catalog = ctx.rt.catalog
-    rows = tuple(((catalog.text(lang, "ui.language.name"), f"lang:{lang}"),) for lang in catalog.languages)
+    rows = tuple(
+        ((catalog.text(lang, "ui.language.name"), f"lang:{lang}"),) for lang in catalog.languages
+    )
     turn.say("ui.language.choose", buttons=rows)
 
 

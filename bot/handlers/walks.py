@@ -32,7 +32,9 @@ def pain_buttons(walk_id: int) -> Buttons:
 
 
 def compare_buttons(turn: Turn, walk_id: int) -> Buttons:
-    return (tuple((turn.t(f"ui.btn.{c}"), f"w:cmp:{walk_id}:{c}") for c in ("better", "same", "worse")),)
+    return (
+        tuple((turn.t(f"ui.btn.{c}"), f"w:cmp:{walk_id}:{c}") for c in ("better", "same", "worse")),
+    )
 
 
 def flare_button(turn: Turn) -> Buttons:
@@ -42,7 +44,9 @@ def flare_button(turn: Turn) -> Buttons:
 async def _saved(turn: Turn, ctx: Ctx, walk: WalkLog) -> None:
     assert turn.person is not None
     saved = await walks.finish_walk(turn.db, turn.person, walk, turn.now)
-    turn.say("ui.walk.saved", minutes=saved.minutes, today_total=saved.today_total, target=saved.target)
+    turn.say(
+        "ui.walk.saved", minutes=saved.minutes, today_total=saved.today_total, target=saved.target
+    )
     if saved.light == "red":
         turn.say("ui.walk.step_back", target=saved.target)
     elif saved.light == "amber":
@@ -51,7 +55,17 @@ async def _saved(turn: Turn, ctx: Ctx, walk: WalkLog) -> None:
         variants = ctx.rt.catalog.variants(turn.lang, "ui.walk.encourage")
         turn.say_text(ctx.rt.catalog.render(variants[walk.id % len(variants)]))
     if saved.see_soon and turn.person.open_tier is None:
-        turn.send_priority(await redflags.raise_flag(turn.db, deps(ctx), turn.person, flags=("S4",), text=None, source="log", now=turn.now))
+        turn.send_priority(
+            await redflags.raise_flag(
+                turn.db,
+                deps(ctx),
+                turn.person,
+                flags=("S4",),
+                text=None,
+                source="log",
+                now=turn.now,
+            )
+        )
 
 
 async def _pain_given(turn: Turn, ctx: Ctx, walk: WalkLog, pain: int) -> None:
@@ -104,7 +118,10 @@ async def on_walk_button(update: Update, ctx: Ctx, turn: Turn) -> None:
             delivery.answered = True
             due = turn.now + SNOOZE
             await schedules.one_off(turn.db, person, "snooze", due)
-            turn.say("ui.reminder.snoozed", time=schedules.local_now_in(person.timezone, due).strftime("%H:%M"))
+            turn.say(
+                "ui.reminder.snoozed",
+                time=schedules.local_now_in(person.timezone, due).strftime("%H:%M"),
+            )
             if ctx.rt.dispatcher is not None:
                 ctx.rt.dispatcher.schedule_changed(due)
         else:
@@ -115,9 +132,21 @@ async def on_walk_button(update: Update, ctx: Ctx, turn: Turn) -> None:
     if walk is None or walk.person_id != person.id:
         turn.say("ui.err.not_yours")
         return
-    if action == "pain" and len(parts) == 4 and parts[3].isdigit() and 0 <= int(parts[3]) <= 10 and walk.pain is None:
+    if (
+        action == "pain"
+        and len(parts) == 4
+        and parts[3].isdigit()
+        and 0 <= int(parts[3]) <= 10
+        and walk.pain is None
+    ):
         await _pain_given(turn, ctx, walk, int(parts[3]))
-    elif action == "cmp" and len(parts) == 4 and parts[3] in ("better", "same", "worse") and walk.compare is None and walk.pain is not None:
+    elif (
+        action == "cmp"
+        and len(parts) == 4
+        and parts[3] in ("better", "same", "worse")
+        and walk.compare is None
+        and walk.pain is not None
+    ):
         walk.compare = parts[3]
         await _saved(turn, ctx, walk)
     else:
@@ -133,7 +162,9 @@ async def answer_minutes(turn: Turn, ctx: Ctx, text: str, delivery_id: int | Non
         turn.say(exc.key, text=exc.text)
         return
     turn.person.pending = None
-    if delivery_id is not None and await turn.db.scalar(select(WalkLog.id).where(WalkLog.delivery_id == delivery_id)):
+    if delivery_id is not None and await turn.db.scalar(
+        select(WalkLog.id).where(WalkLog.delivery_id == delivery_id)
+    ):
         turn.say("ui.walk.already_logged")
         return
     walk = await walks.start_walk(turn.db, turn.person, minutes, turn.now, delivery_id)
@@ -187,4 +218,3 @@ async def progress_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:
         "ui.progress.text", streak=data.streak, week_minutes=data.week_minutes,
         week_walks=data.week_walks, target=data.target,
     )  # fmt: skip
-

@@ -30,16 +30,29 @@ async def export(session: AsyncSession, person: Person) -> tuple[bytes, bytes]:
     """(JSON of every row about the person, CSV of walks and pain for a clinician)."""
     data: dict[str, Any] = {"person": _row(person)}
     for model in (*PERSON_TABLES, Delivery):
-        rows = await session.scalars(select(model).where(model.person_id == person.id).order_by(model.id))
+        rows = await session.scalars(
+            select(model).where(model.person_id == person.id).order_by(model.id)
+        )
         data[model.__tablename__] = [_row(r) for r in rows]
     blob = json.dumps(data, ensure_ascii=False, indent=2).encode()
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["date", "kind", "minutes", "pain", "compared_with_usual", "light"])
     for walk in data["walk_logs"]:
-        writer.writerow([walk["local_date"], "walk", walk["minutes"], walk["pain"], walk["compare"], walk["light"]])
+        writer.writerow(
+            [
+                walk["local_date"],
+                "walk",
+                walk["minutes"],
+                walk["pain"],
+                walk["compare"],
+                walk["light"],
+            ]
+        )
     for pain in data["pain_logs"]:
-        writer.writerow([pain["local_date"], "flare" if pain["flare"] else "pain", "", pain["score"], "", ""])
+        writer.writerow(
+            [pain["local_date"], "flare" if pain["flare"] else "pain", "", pain["score"], "", ""]
+        )
     return blob, out.getvalue().encode()
 
 

@@ -20,8 +20,8 @@ from bot.config import Settings
 from bot.logs import person_ref
 from bot.models import Delivery, Escalation, Person, SymptomReport
 from bot.progression import after_escalation
-from bot.services.programme import load_programme, save_programme
 from bot.services.people import numbers
+from bot.services.programme import load_programme, save_programme
 from bot.triage import flag_tier
 from jobs.outgoing import PRIORITY_RED_FLAG, Buttons, Outgoing
 from jobs.recurrence import next_local_time
@@ -66,11 +66,17 @@ def checkin_buttons(catalog: Catalog, lang: str, tier: str, esc_id: int) -> Butt
     return _buttons(
         catalog,
         lang,
-        [("getting_help", f"rf:help:{esc_id}"), ("all_clear", f"rf:clear:{esc_id}"), ("not_yet", f"rf:notyet:{esc_id}")],
+        [
+            ("getting_help", f"rf:help:{esc_id}"),
+            ("all_clear", f"rf:clear:{esc_id}"),
+            ("not_yet", f"rf:notyet:{esc_id}"),
+        ],
     )
 
 
-def tier_message(deps: Deps, person: Person, flags: tuple[str, ...], *, third_party: bool = False) -> str:
+def tier_message(
+    deps: Deps, person: Person, flags: tuple[str, ...], *, third_party: bool = False
+) -> str:
     """The full tier message for the most serious flag (sent again on every re-trigger)."""
     lang = person.language
     params = number_params(person, deps.settings)
@@ -136,16 +142,28 @@ async def open_escalation(session: AsyncSession, person: Person) -> Escalation |
     )
 
 
-def operator_alert(deps: Deps, person: Person, esc: Escalation, text: str | None, now: datetime, answers: str = "") -> tuple[str, Buttons]:
+def operator_alert(
+    deps: Deps, person: Person, esc: Escalation, text: str | None, now: datetime, answers: str = ""
+) -> tuple[str, Buttons]:
     lang = deps.catalog.default_language
     local = now.astimezone(ZoneInfo(person.timezone))
     label = ", ".join(
-        f"{flag} {deps.catalog.text(lang, f'redflags.{flag}.label')}" for flag in esc.flags.split(",") if flag and flag != "crisis"
+        f"{flag} {deps.catalog.text(lang, f'redflags.{flag}.label')}"
+        for flag in esc.flags.split(",")
+        if flag and flag != "crisis"
     )
     name = person.first_name or "?"
-    who = Html(f'<a href="tg://user?id={person.telegram_user_id}">{html.escape(name)}</a> ({person_ref(person.telegram_user_id)})')
+    who = Html(
+        f'<a href="tg://user?id={person.telegram_user_id}">{html.escape(name)}</a> ({person_ref(person.telegram_user_id)})'
+    )
     if esc.tier == "crisis":
-        body = deps.catalog.text(lang, "redflags.operator.crisis", person=who, text=text or "", time_utc=now.strftime("%Y-%m-%d %H:%M UTC"))
+        body = deps.catalog.text(
+            lang,
+            "redflags.operator.crisis",
+            person=who,
+            text=text or "",
+            time_utc=now.strftime("%Y-%m-%d %H:%M UTC"),
+        )
     else:
         body = deps.catalog.text(
             lang,
@@ -158,7 +176,9 @@ def operator_alert(deps: Deps, person: Person, esc: Escalation, text: str | None
             time_local=local.strftime(f"%Y-%m-%d %H:%M {person.timezone}"),
             answers=answers or "-",
         )
-    buttons: Buttons = (((deps.catalog.text(lang, "redflags.btn.acknowledge"), f"op:ack:{esc.id}"),),)
+    buttons: Buttons = (
+        ((deps.catalog.text(lang, "redflags.btn.acknowledge"), f"op:ack:{esc.id}"),),
+    )
     return body, buttons
 
 
@@ -186,7 +206,14 @@ async def raise_flag(
     esc = await open_escalation(session, person)
     newly_raised = esc is None or TIER_RANK[tier] > TIER_RANK[esc.tier]
     if esc is None:
-        esc = Escalation(person_id=person.id, report_id=report.id, tier=tier, flags="", status="open", opened_at=now)
+        esc = Escalation(
+            person_id=person.id,
+            report_id=report.id,
+            tier=tier,
+            flags="",
+            status="open",
+            opened_at=now,
+        )
         session.add(esc)
     elif newly_raised:
         esc.tier = tier
@@ -204,18 +231,44 @@ async def raise_flag(
     else:
         body = tier_message(deps, person, flags, third_party=third_party)
         buttons = person_buttons(deps.catalog, lang, tier, esc.id)
-    rows.append(_outbox(session, chat_id=person.chat_id, person=person, kind="redflag", text=body, buttons=buttons, due=now, now=now, escalation=esc))
+    rows.append(
+        _outbox(
+            session,
+            chat_id=person.chat_id,
+            person=person,
+            kind="redflag",
+            text=body,
+            buttons=buttons,
+            due=now,
+            now=now,
+            escalation=esc,
+        )
+    )
     chat = deps.settings.escalation_chat_id
     if chat is not None and tier in ("emergency", "urgent", "crisis"):
         alert, alert_buttons = operator_alert(deps, person, esc, text, now, answers)
-        rows.append(_outbox(session, chat_id=chat, person=None, kind="operator", text=alert, buttons=alert_buttons, due=now, now=now, escalation=esc))
+        rows.append(
+            _outbox(
+                session,
+                chat_id=chat,
+                person=None,
+                kind="operator",
+                text=alert,
+                buttons=alert_buttons,
+                due=now,
+                now=now,
+                escalation=esc,
+            )
+        )
     if newly_raised and not crisis:
         _plan_checkins(session, deps, person, esc, tier, now)
     await session.flush()
     return [_as_outgoing(r) for r in rows]
 
 
-def _plan_checkins(session: AsyncSession, deps: Deps, person: Person, esc: Escalation, tier: str, now: datetime) -> None:
+def _plan_checkins(
+    session: AsyncSession, deps: Deps, person: Person, esc: Escalation, tier: str, now: datetime
+) -> None:
     lang = person.language
     params = number_params(person, deps.settings)
     text = deps.catalog.text
@@ -228,48 +281,157 @@ def _plan_checkins(session: AsyncSession, deps: Deps, person: Person, esc: Escal
         since = (now + timedelta(hours=1)).isoformat()
         cond = {"only_if_open": True, "unless_replied_since": since}
         nudge_at = now + timedelta(hours=2)
-        _outbox(session, chat_id=person.chat_id, person=person, kind="checkin", text=text(lang, "redflags.checkin.no_reply", **params), buttons=buttons, due=nudge_at, now=now, escalation=esc, conditions=cond)
+        _outbox(
+            session,
+            chat_id=person.chat_id,
+            person=person,
+            kind="checkin",
+            text=text(lang, "redflags.checkin.no_reply", **params),
+            buttons=buttons,
+            due=nudge_at,
+            now=now,
+            escalation=esc,
+            conditions=cond,
+        )
         chat = deps.settings.escalation_chat_id
         if chat is not None:
-            who = Html(f'<a href="tg://user?id={person.telegram_user_id}">{html.escape(person.first_name or "?")}</a>')
-            alert = text(deps.catalog.default_language, "redflags.operator.no_response", person=who, tier=text(deps.catalog.default_language, "redflags.tier.emergency"), since=now.strftime("%H:%M UTC"))
-            ack: Buttons = (((text(deps.catalog.default_language, "redflags.btn.acknowledge"), f"op:ack:{esc.id}"),),)
-            _outbox(session, chat_id=chat, person=None, kind="operator", text=alert, buttons=ack, due=nudge_at, now=now, escalation=esc, conditions=cond)
+            who = Html(
+                f'<a href="tg://user?id={person.telegram_user_id}">{html.escape(person.first_name or "?")}</a>'
+            )
+            alert = text(
+                deps.catalog.default_language,
+                "redflags.operator.no_response",
+                person=who,
+                tier=text(deps.catalog.default_language, "redflags.tier.emergency"),
+                since=now.strftime("%H:%M UTC"),
+            )
+            ack: Buttons = (
+                (
+                    (
+                        text(deps.catalog.default_language, "redflags.btn.acknowledge"),
+                        f"op:ack:{esc.id}",
+                    ),
+                ),
+            )
+            _outbox(
+                session,
+                chat_id=chat,
+                person=None,
+                kind="operator",
+                text=alert,
+                buttons=ack,
+                due=nudge_at,
+                now=now,
+                escalation=esc,
+                conditions=cond,
+            )
     elif tier == "urgent":
         four = now + timedelta(hours=4)
-        plan = [("urgent_4h", four), ("urgent_morning", next_local_time(MORNING, person.timezone, four))]
+        plan = [
+            ("urgent_4h", four),
+            ("urgent_morning", next_local_time(MORNING, person.timezone, four)),
+        ]
     elif tier == "soon":
         plan = [("soon_3d", now + timedelta(days=3)), ("soon_7d", now + timedelta(days=7))]
     for key, due in plan:
-        _outbox(session, chat_id=person.chat_id, person=person, kind="checkin", text=text(lang, f"redflags.checkin.{key}", **params), buttons=buttons, due=due, now=now, escalation=esc, conditions={"only_if_open": True})
+        _outbox(
+            session,
+            chat_id=person.chat_id,
+            person=person,
+            kind="checkin",
+            text=text(lang, f"redflags.checkin.{key}", **params),
+            buttons=buttons,
+            due=due,
+            now=now,
+            escalation=esc,
+            conditions={"only_if_open": True},
+        )
 
 
-async def ask_confirm(session: AsyncSession, deps: Deps, person: Person, *, flag: str, text: str | None, now: datetime) -> list[Outgoing]:
+async def ask_confirm(
+    session: AsyncSession, deps: Deps, person: Person, *, flag: str, text: str | None, now: datetime
+) -> list[Outgoing]:
     """One short confirming question with buttons; a safety-net line if it goes unanswered."""
-    report = SymptomReport(person_id=person.id, reported_at=now, source="message", text=text, tier=flag_tier(flag), flags=flag, confirmed=None)
+    report = SymptomReport(
+        person_id=person.id,
+        reported_at=now,
+        source="message",
+        text=text,
+        tier=flag_tier(flag),
+        flags=flag,
+        confirmed=None,
+    )
     session.add(report)
     await session.flush()
     person.pending = {"ask": "confirm", "flag": flag, "report": report.id}
     lang = person.language
     params = number_params(person, deps.settings)
-    buttons = _buttons(deps.catalog, lang, [("yes", f"rf:cf:{report.id}:y"), ("no", f"rf:cf:{report.id}:n"), ("not_sure", f"rf:cf:{report.id}:u")])
+    buttons = _buttons(
+        deps.catalog,
+        lang,
+        [
+            ("yes", f"rf:cf:{report.id}:y"),
+            ("no", f"rf:cf:{report.id}:n"),
+            ("not_sure", f"rf:cf:{report.id}:u"),
+        ],
+    )
     buttons = (tuple(b for row in buttons for b in row),)
-    row = _outbox(session, chat_id=person.chat_id, person=person, kind="redflag", text=deps.catalog.text(lang, f"redflags.{flag}.confirm", **params), buttons=buttons, due=now, now=now, escalation=None)
+    row = _outbox(
+        session,
+        chat_id=person.chat_id,
+        person=person,
+        kind="redflag",
+        text=deps.catalog.text(lang, f"redflags.{flag}.confirm", **params),
+        buttons=buttons,
+        due=now,
+        now=now,
+        escalation=None,
+    )
     if flag_tier(flag) == "emergency":
         cond = {"unless_report_answered": report.id}
-        _outbox(session, chat_id=person.chat_id, person=person, kind="safety_net", text=deps.catalog.text(lang, "redflags.safety_net", **params), buttons=(), due=now + CONFIRM_SAFETY_NET, now=now, escalation=None, conditions=cond)
+        _outbox(
+            session,
+            chat_id=person.chat_id,
+            person=person,
+            kind="safety_net",
+            text=deps.catalog.text(lang, "redflags.safety_net", **params),
+            buttons=(),
+            due=now + CONFIRM_SAFETY_NET,
+            now=now,
+            escalation=None,
+            conditions=cond,
+        )
     await session.flush()
     return [_as_outgoing(row)]
 
 
-async def send_now(session: AsyncSession, person: Person, text: str, buttons: Buttons, now: datetime, kind: str = "redflag") -> list[Outgoing]:
+async def send_now(
+    session: AsyncSession,
+    person: Person,
+    text: str,
+    buttons: Buttons,
+    now: datetime,
+    kind: str = "redflag",
+) -> list[Outgoing]:
     """A red-flag-lane message to the person (stored first, then sent)."""
-    row = _outbox(session, chat_id=person.chat_id, person=person, kind=kind, text=text, buttons=buttons, due=now, now=now, escalation=None)
+    row = _outbox(
+        session,
+        chat_id=person.chat_id,
+        person=person,
+        kind=kind,
+        text=text,
+        buttons=buttons,
+        due=now,
+        now=now,
+        escalation=None,
+    )
     await session.flush()
     return [_as_outgoing(row)]
 
 
-async def resolve(session: AsyncSession, person: Person, esc: Escalation, now: datetime, status: str = "resolved") -> None:
+async def resolve(
+    session: AsyncSession, person: Person, esc: Escalation, now: datetime, status: str = "resolved"
+) -> None:
     """Close the episode; reminders resume, walks restart about a quarter shorter."""
     esc.status = status
     esc.resolved_at = now

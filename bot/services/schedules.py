@@ -62,7 +62,9 @@ async def set_rule(
 
 async def clear_rules(session: AsyncSession, person: Person, kinds: tuple[str, ...]) -> None:
     await session.execute(
-        delete(ReminderRule).where(ReminderRule.person_id == person.id, ReminderRule.kind.in_(kinds))
+        delete(ReminderRule).where(
+            ReminderRule.person_id == person.id, ReminderRule.kind.in_(kinds)
+        )
     )
 
 
@@ -71,7 +73,9 @@ async def set_meals(
 ) -> list[ReminderRule]:
     await clear_rules(session, person, MEAL_KINDS)
     return [
-        await set_rule(session, person, kind, at, None, now, delay_minutes=person.meal_delay_minutes)
+        await set_rule(
+            session, person, kind, at, None, now, delay_minutes=person.meal_delay_minutes
+        )
         for kind, at in meals
     ]
 
@@ -88,7 +92,9 @@ async def one_off(session: AsyncSession, person: Person, kind: str, due: datetim
     """A snooze or an "I just ate" reminder; a newer one of the same kind replaces the old."""
     assert kind in ONE_OFF_KINDS
     await clear_rules(session, person, (kind,))
-    rule = ReminderRule(person_id=person.id, kind=kind, local_time=None, enabled=True, next_due_at=due)
+    rule = ReminderRule(
+        person_id=person.id, kind=kind, local_time=None, enabled=True, next_due_at=due
+    )
     session.add(rule)
     await session.flush()
     return rule

@@ -23,10 +23,14 @@ class Saved:
     see_soon: bool
 
 
-async def recent_walks(session: AsyncSession, person: Person, today: date, days: int = 28) -> list[WalkLog]:
+async def recent_walks(
+    session: AsyncSession, person: Person, today: date, days: int = 28
+) -> list[WalkLog]:
     since = today - timedelta(days=days - 1)
     found = await session.scalars(
-        select(WalkLog).where(WalkLog.person_id == person.id, WalkLog.local_date >= since).order_by(WalkLog.id)
+        select(WalkLog)
+        .where(WalkLog.person_id == person.id, WalkLog.local_date >= since)
+        .order_by(WalkLog.id)
     )
     return list(found)
 
@@ -38,7 +42,9 @@ def as_walks(rows: list[WalkLog]) -> list[progression.Walk]:
     ]
 
 
-async def start_walk(session: AsyncSession, person: Person, minutes: int, now: datetime, delivery_id: int | None) -> WalkLog:
+async def start_walk(
+    session: AsyncSession, person: Person, minutes: int, now: datetime, delivery_id: int | None
+) -> WalkLog:
     walk = WalkLog(
         person_id=person.id, delivery_id=delivery_id, logged_at=now,
         local_date=local_today(person, now), minutes=minutes,
@@ -69,11 +75,25 @@ async def finish_walk(session: AsyncSession, person: Person, walk: WalkLog, now:
     rows = await recent_walks(session, person, today)
     walks = as_walks(rows)
     see_soon = progression.needs_see_soon(walks, today, [])
-    return Saved(walk.minutes, progression.today_total(walks, today), programme.target_minutes, light, see_soon)
+    return Saved(
+        walk.minutes,
+        progression.today_total(walks, today),
+        programme.target_minutes,
+        light,
+        see_soon,
+    )
 
 
-async def log_pain(session: AsyncSession, person: Person, score: int, now: datetime, *, flare: bool = False) -> PainLog:
-    entry = PainLog(person_id=person.id, logged_at=now, local_date=local_today(person, now), score=score, flare=flare)
+async def log_pain(
+    session: AsyncSession, person: Person, score: int, now: datetime, *, flare: bool = False
+) -> PainLog:
+    entry = PainLog(
+        person_id=person.id,
+        logged_at=now,
+        local_date=local_today(person, now),
+        score=score,
+        flare=flare,
+    )
     session.add(entry)
     await session.flush()
     return entry
@@ -81,7 +101,9 @@ async def log_pain(session: AsyncSession, person: Person, score: int, now: datet
 
 async def start_flare(session: AsyncSession, person: Person, now: datetime) -> None:
     """A flare: progression paused for a week (gentle content follows from the frozen plan)."""
-    save_programme(person, progression.start_flare(load_programme(person), local_today(person, now)))
+    save_programme(
+        person, progression.start_flare(load_programme(person), local_today(person, now))
+    )
     await log_pain(session, person, 0, now, flare=True)
 
 

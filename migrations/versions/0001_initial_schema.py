@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 01:58:24.303916
+Create Date: 2026-11-22
 """
 
 from collections.abc import Sequence
@@ -123,6 +123,7 @@ def upgrade() -> None:
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('attempts', sa.SmallInteger(), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('lateness_ms', sa.Integer(), nullable=True),
     sa.Column('message_id', sa.BigInteger(), nullable=True),

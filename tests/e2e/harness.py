@@ -35,7 +35,7 @@ class Harness:
     async def settle(self) -> None:
         """Wait until the bot has fetched and handled every update and sent everything queued."""
         for _ in range(3):
-            await self.stand.wait_for(lambda: not self.stand.pending_updates(), timeout=10)
+            await self.stand.wait_for(lambda: not self.stand.pending_updates, timeout=10)
             await self.application.idle()
             assert self.runtime.sender is not None
             await self.runtime.sender.drain(10)
@@ -71,7 +71,14 @@ class Harness:
     def texts(self, who: Person | int) -> list[str]:
         return [m.plain for m in self.stand.transcript(who)]
 
-    async def onboard(self, who: Person, place: str = "Berlin", effect: int = 3, minutes: str = "10", plan: int = 0) -> None:
+    async def onboard(
+        self,
+        who: Person,
+        place: str = "Berlin",
+        effect: int = 3,
+        minutes: str = "10",
+        plan: int = 0,
+    ) -> None:
         """Walk through /start with all-no safety answers and the default plan."""
         replies = await self.send(who, "/start")
         replies = await self.tap(who, replies[-1], 0)  # consent
@@ -85,7 +92,9 @@ class Harness:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(database_url: str, *, start: datetime = START, **overrides: Any) -> AsyncIterator[Harness]:
+async def running_bot(
+    database_url: str, *, start: datetime = START, **overrides: Any
+) -> AsyncIterator[Harness]:
     """The real Application, its scheduler and sender, against a fresh stand."""
     async with Stand() as stand:
         settings = load_settings(
@@ -94,6 +103,7 @@ async def running_bot(database_url: str, *, start: datetime = START, **overrides
             DATABASE_URL=database_url,
             WALKWELL_ESCALATION_CHAT_ID=ESCALATION_CHAT,
             WALKWELL_ADMIN_IDS=str(ADMIN_ID),
+            WALKWELL_LISTEN_PORT=0,
             **overrides,
         )
         stand.group(ESCALATION_CHAT, "Clinic escalations")
@@ -101,7 +111,9 @@ async def running_bot(database_url: str, *, start: datetime = START, **overrides
         stop = asyncio.Event()
         ready = asyncio.Event()
         runtimes: list[Runtime] = []
-        task = asyncio.create_task(serve(settings, stop=stop, clock=clock, ready=ready, runtime_out=runtimes))
+        task = asyncio.create_task(
+            serve(settings, stop=stop, clock=clock, ready=ready, runtime_out=runtimes)
+        )
         try:
             await asyncio.wait_for(_first(ready, task), timeout=30)
             yield Harness(stand, clock, runtimes[0], settings)

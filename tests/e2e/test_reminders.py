@@ -1,0 +1,150 @@
+"""Reminders arrive at local time through the real dispatcher, scheduler and sender."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bot.models import Delivery, Person, WalkLog
+from tests.e2e.harness import Harness, running_bot
+
+BERLIN_8AM = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)  # the default morning reminder, 08:00 in Berlin
+
+
+def reminders(h: Harness, who) -> list:  # type: ignore[no-untyped-def]
+    return [m for m in h.stand.transcript(who) if any((d or "").startswith("w:done:") for d in m.callback_data)]
+
+
+async def count(h: Harness, *where) -> int:  # type: ignore[no-untyped-def]
+    async with h.runtime.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(Delivery).where(*where)) or 0)
+
+
+async def test_morning_reminder_arrives_on_its_minute_not_before(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2001)
+        await h.onboard(alex)
+        await h.advance(BERLIN_8AM - timedelta(seconds=1) - h.clock.now())
+        assert reminders(h, alex) == []
+        await h.advance(timedelta(seconds=1))
+        (reminder,) = reminders(h, alex)
+        assert len(reminder.buttons) == 3
+        async with h.runtime.sessions() as session:
+            delivery = await session.scalar(select(Delivery).where(Delivery.kind == "reminder"))
+        assert delivery is not None
+        assert delivery.status == "sent"
+        assert delivery.due_at == BERLIN_8AM
+        assert delivery.lateness_ms == 0
+
+
+async def test_done_then_minutes_then_pain_logs_the_walk(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2002)
+        await h.onboard(alex)
+        await h.advance(BERLIN_8AM - h.clock.now())
+        (reminder,) = reminders(h, alex)
+        (ask_minutes,) = await h.tap(alex, reminder, 0)
+        (ask_pain,) = await h.tap(alex, ask_minutes, "15")
+        (ask_compare,) = await h.tap(alex, ask_pain, "2")
+        replies = await h.tap(alex, ask_compare, 1)
+        assert "15" in replies[0].plain
+        again = await h.tap(alex, reminder, 0)  # logging twice for one reminder is refused kindly
+        assert again[0].plain == h.runtime.catalog.text("en", "ui.walk.already_logged")
+        async with h.runtime.sessions() as session:
+            walks = list(await session.scalars(select(WalkLog)))
+        assert [(w.minutes, w.pain, w.compare, w.light) for w in walks] == [(15, 2, "same", "green")]
+
+
+async def test_snooze_brings_the_reminder_back_in_fifteen_minutes(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2003)
+        await h.onboard(alex)
+        await h.advance(BERLIN_8AM - h.clock.now())
+        (reminder,) = reminders(h, alex)
+        await h.tap(alex, reminder, 1)
+        await h.advance(timedelta(minutes=14, seconds=59))
+        assert len(reminders(h, alex)) == 1
+        await h.advance(timedelta(seconds=1))
+        assert len(reminders(h, alex)) == 2
+
+
+async def test_a_restart_neither_loses_nor_repeats_a_reminder(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2004)
+        await h.onboard(alex)
+        stand_people = alex
+    # The bot is down across the due instant, back 10 minutes later (within the 30-minute grace).
+    async with running_bot(database_url, start=BERLIN_8AM + timedelta(minutes=10)) as h:
+        h.stand.person(stand_people.user_id)
+        await h.tick()
+        assert len(reminders(h, stand_people)) == 1
+        assert await count(h, Delivery.status == "sent", Delivery.kind == "reminder") == 1
+    async with running_bot(database_url, start=BERLIN_8AM + timedelta(minutes=11)) as h:
+        h.stand.person(stand_people.user_id)
+        await h.tick()
+        assert reminders(h, stand_people) == []
+        assert await count(h, Delivery.kind == "reminder") == 1
+
+
+async def test_long_downtime_records_missed_reminders_and_sends_no_stale_burst(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2005)
+        await h.onboard(alex)
+    # Down for three days: three mornings and evenings were due; none is sent late.
+    async with running_bot(database_url, start=BERLIN_8AM + timedelta(days=3, hours=1)) as h:
+        h.stand.person(alex.user_id)
+        await h.tick()
+        assert reminders(h, alex) == []
+        missed = await count(h, Delivery.status == "missed")
+        assert 1 <= missed <= 2  # collapsed: at most one per rule
+        await h.advance(timedelta(hours=10))  # 18:00 UTC: the evening walk, on time
+        await h.advance(timedelta(hours=13))  # 07:00 UTC: the next morning, on time
+        assert len(reminders(h, alex)) == 2
+
+
+async def test_a_429_storm_delays_but_loses_nothing(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2006)
+        await h.onboard(alex)
+        h.stand.fail_next("sendMessage", 429, retry_after=1, count=3)
+        await h.advance(BERLIN_8AM - h.clock.now())
+        await h.stand.wait_for(lambda: reminders(h, alex), timeout=15)
+        await h.settle()
+        assert len(reminders(h, alex)) == 1
+        assert h.runtime.metrics.retry_after._value.get() == 3
+
+
+async def test_a_person_who_blocks_the_bot_stops_being_messaged(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2007)
+        await h.onboard(alex)
+        h.stand.block(alex)
+        await h.advance(BERLIN_8AM - h.clock.now())
+        async with h.runtime.sessions() as session:
+            person = await session.scalar(select(Person).where(Person.telegram_user_id == alex.user_id))
+        assert person is not None
+        assert person.status == "blocked"
+        calls = len(h.stand.calls_to("sendMessage"))
+        await h.advance(timedelta(days=1))
+        assert len(h.stand.calls_to("sendMessage")) == calls
+
+
+async def test_pause_holds_reminders_and_resume_brings_them_back(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2008)
+        await h.onboard(alex)
+        await h.send(alex, "/pause 1 day")
+        await h.advance(BERLIN_8AM - h.clock.now())
+        assert reminders(h, alex) == []
+        await h.advance(timedelta(days=1))
+        assert len(reminders(h, alex)) == 1  # that evening was paused too; the next morning comes
+
+
+async def test_quiet_hours_hold_a_reminder_inside_them(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2009)
+        await h.onboard(alex)
+        await h.send(alex, "/quiet 22:00-08:30")
+        await h.advance(BERLIN_8AM - h.clock.now())
+        assert reminders(h, alex) == []
