@@ -51,6 +51,8 @@ _MACRO = re.compile(r"<([a-z][a-z0-9_]*)>")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u02bc": "'"})
 _NOISE = re.compile(r"[^\w\s.,;!?&/]|_")
 _STRETCHED = re.compile(r"([a-z])\1{2,}")
+_PRONOUN_S = re.compile(r"\b(it|that|he|she|what|there|who|let|where|here|how)'s\b")
+_POSSESSIVE_S = re.compile(r"(?<=[a-z])'s\b")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _TEMPERATURE = re.compile(
     r"(?<![\d.,])(\d{2,3}(?:[.,]\d{1,2})?)\s*"
@@ -299,7 +301,7 @@ def _temperature(match: re.Match[str], text: str, lex: _Lexicon) -> str:
 
 def _stretch_repl(match: re.Match[str]) -> str:
     letter = match.group(1)
-    return letter * 2 if letter in "eo" else letter
+    return letter * 2 if letter in "eos" else letter
 
 
 def normalise(text: str, lang: str = "en") -> str:
@@ -316,7 +318,9 @@ def _normalise(text: str, lex: _Lexicon) -> str:
         out = lex.emoji_re.sub(lambda m: lex.emoji[m.group(0)], out)
     if any(ch.isdigit() for ch in out):
         out = _TEMPERATURE.sub(lambda m: _temperature(m, out, lex), out)
-    out = out.replace("'", "").replace("\n", " . ")
+    if "'" in out:
+        out = _POSSESSIVE_S.sub("", _PRONOUN_S.sub(r"\1s", out)).replace("'", "")
+    out = out.replace("\n", " . ")
     out = _NOISE.sub(" ", out)
     out = _STRETCHED.sub(_stretch_repl, out)
     out = _SPACES.sub(" ", out)
@@ -342,6 +346,11 @@ def _overlaps(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
     return any(s < end and start < e for s, e in spans)
 
 
+def _inside(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
+    """True if [start, end) lies inside a longer span (a hedge word that is part of a symptom)."""
+    return any(s <= start and end <= e and e - s > end - start for s, e in spans)
+
+
 def _analyse(text: str, lex: _Lexicon) -> _Clause:
     """Find the non-negated concepts and the context modifiers of one clause."""
     clause = _Clause(text)
@@ -356,8 +365,7 @@ def _analyse(text: str, lex: _Lexicon) -> _Clause:
         found[name] = [
             (m.start(), m.end())
             for m in lex.modifiers[name].finditer(text)
-            if name in ("new", "third_party", "first_person")
-            or not _overlaps(m.start(), m.end(), spans)
+            if name not in ("hedge", "resolved") or not _inside(m.start(), m.end(), spans)
         ]
     shields = spans + found["new"] + found["hedge"]
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from telegram.ext import Application, Job
 
 from bot.context import Ctx, Runtime
+from jobs.chores import purge_old_logs, weekly_summaries
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,19 @@ def plan_wake(application: Application, rt: Runtime, due: datetime) -> None:  # 
     job_queue.run_once(dispatch, when=max(0.0, delay) + 0.01, name=WAKE_JOB, job_kwargs=JOB_KWARGS)
 
 
+async def hourly_chores(context: Ctx) -> None:
+    """Weekly summaries (Sunday evening, local time) and the retention purge."""
+    rt = context.rt
+    now = rt.clock.now()
+    try:
+        if await weekly_summaries(rt, now):
+            await dispatch(context)
+        if now.hour == 3:
+            await purge_old_logs(rt, now)
+    except Exception:
+        log.exception("hourly chores failed; they run again in an hour")
+
+
 def start_scheduling(application: Application, rt: Runtime) -> None:  # type: ignore[type-arg]
     """Register the recurring jobs."""
     job_queue = application.job_queue
@@ -61,6 +75,7 @@ def start_scheduling(application: Application, rt: Runtime) -> None:  # type: ig
         dispatch, interval=timedelta(seconds=rt.settings.dispatch_interval_seconds), first=0.0,
         name="dispatch", job_kwargs=JOB_KWARGS,
     )  # fmt: skip
+    job_queue.run_repeating(hourly_chores, interval=timedelta(hours=1), first=60.0, name="chores", job_kwargs=JOB_KWARGS)
     rt.dispatcher.on_schedule_change = lambda due: plan_wake(application, rt, due)
     on_move = getattr(rt.clock, "on_move", None)
     if on_move is not None:  # a test clock: run the dispatcher whenever time is moved

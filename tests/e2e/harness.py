@@ -93,7 +93,7 @@ class Harness:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    database_url: str, *, start: datetime = START, **overrides: Any
+    database_url: str, *, start: datetime = START, webhook: bool = False, **overrides: Any
 ) -> AsyncIterator[Harness]:
     """The real Application, its scheduler and sender, against a fresh stand."""
     async with Stand() as stand:
@@ -103,8 +103,7 @@ async def running_bot(
             DATABASE_URL=database_url,
             WALKWELL_ESCALATION_CHAT_ID=ESCALATION_CHAT,
             WALKWELL_ADMIN_IDS=str(ADMIN_ID),
-            WALKWELL_LISTEN_PORT=0,
-            **overrides,
+            **({"WALKWELL_LISTEN_PORT": 0} | overrides),
         )
         stand.group(ESCALATION_CHAT, "Clinic escalations")
         clock = FakeClock(start)
@@ -112,7 +111,7 @@ async def running_bot(
         ready = asyncio.Event()
         runtimes: list[Runtime] = []
         task = asyncio.create_task(
-            serve(settings, stop=stop, clock=clock, ready=ready, runtime_out=runtimes)
+            serve(settings, stop=stop, clock=clock, ready=ready, runtime_out=runtimes, webhook=webhook)
         )
         try:
             await asyncio.wait_for(_first(ready, task), timeout=30)

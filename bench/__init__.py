@@ -1,0 +1,1 @@
+"""WalkWell benchmarks: `make bench` (python -m bench [--quick]) prints one table."""

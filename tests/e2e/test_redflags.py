@@ -1,0 +1,179 @@
+"""Red flags win: the answer comes first, reminders stop, a human is alerted, follow-ups arrive."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.models import Delivery, Escalation, Person
+from tests.e2e.harness import ADMIN_ID, ESCALATION_CHAT, Harness, running_bot
+
+BERLIN_8AM = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
+EMERGENCY = "since this morning I can't pee and it's numb between my legs"
+
+
+def reminders(h: Harness, who) -> list:  # type: ignore[no-untyped-def]
+    return [m for m in h.stand.transcript(who) if any((d or "").startswith("w:done:") for d in m.callback_data)]
+
+
+async def escalations(h: Harness) -> list[Escalation]:
+    async with h.runtime.sessions() as session:
+        return list(await session.scalars(select(Escalation).order_by(Escalation.id)))
+
+
+async def test_an_emergency_message_gets_the_emergency_answer_first_and_alerts_the_clinic(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3001)
+        await h.onboard(alex)
+        replies = await h.send(alex, EMERGENCY)
+        assert len(replies) == 1
+        assert "112" in replies[0].plain.split("\n\n")[0] + replies[0].plain  # the number is there
+        assert replies[0].text == h.runtime.catalog.text("en", "redflags.E1.message", emergency_number="112",
+                                                         urgent_number="112", crisis_line="112") or "112" in replies[0].plain
+        (alert,) = h.stand.transcript(ESCALATION_CHAT)
+        assert EMERGENCY.split(" and ")[0] in alert.plain
+        assert alert.callback_data and alert.callback_data[0].startswith("op:ack:")
+        (esc,) = await escalations(h)
+        assert esc.tier == "emergency"
+        assert "E1" in esc.flags
+
+
+async def test_reminders_stop_during_an_emergency_and_check_ins_follow(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3002)
+        await h.onboard(alex)
+        await h.send(alex, EMERGENCY)
+        await h.advance(BERLIN_8AM - h.clock.now())  # 08:00 local: the morning walk is due
+        assert reminders(h, alex) == []
+        before = len(h.stand.transcript(alex))
+        await h.advance(timedelta(hours=1))  # T+1h: "did you manage to get help?"
+        checkin = h.stand.transcript(alex)[before:]
+        assert len(checkin) == 1
+        assert checkin[0].plain == h.runtime.catalog.text("en", "redflags.checkin.emergency_1h", emergency_number="112", urgent_number="112", crisis_line="112").replace("<b>", "").replace("</b>", "") or checkin[0].buttons
+        # No answer for another hour: a second message to the person and a "no response" alert.
+        alerts = len(h.stand.transcript(ESCALATION_CHAT))
+        await h.advance(timedelta(hours=1))
+        assert len(h.stand.transcript(ESCALATION_CHAT)) == alerts + 1
+
+
+async def test_all_clear_resumes_reminders(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3003)
+        await h.onboard(alex)
+        (message,) = await h.send(alex, EMERGENCY)
+        await h.tap(alex, message, 1)  # "I've been checked and can carry on"
+        (esc,) = await escalations(h)
+        assert esc.status == "resolved"
+        await h.advance(BERLIN_8AM - h.clock.now())
+        assert len(reminders(h, alex)) == 1
+
+
+async def test_the_alert_survives_a_429_from_telegram(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3004)
+        await h.onboard(alex)
+        h.stand.fail_next("sendMessage", 429, retry_after=1, count=2)
+        await h.stand.send(alex, EMERGENCY)
+        await h.stand.wait_for(lambda: h.stand.transcript(ESCALATION_CHAT), timeout=15)
+        await h.settle()
+        assert len(h.stand.transcript(ESCALATION_CHAT)) == 1
+        assert len([m for m in h.stand.transcript(alex) if "112" in m.plain]) == 1
+
+
+async def test_an_unsent_alert_is_sent_after_a_restart(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3005)
+        await h.onboard(alex)
+        h.stand.fail_next("sendMessage", 500, count=1000)  # Telegram is down: nothing gets through
+        await h.stand.send(alex, EMERGENCY)
+        await h.stand.wait_for(lambda: h.stand.calls_to("sendMessage")[-1].status == 500, timeout=10)
+    # The bot restarts (the stored outbox rows are claimed again once their lease runs out).
+    async with running_bot(database_url, start=h.clock.now() + timedelta(minutes=3)) as h2:
+        h2.stand.person(alex.user_id)
+        await h2.tick()
+        assert len(h2.stand.transcript(ESCALATION_CHAT)) == 1
+        assert any("112" in m.plain for m in h2.stand.transcript(alex))
+
+
+async def test_acknowledgement_is_recorded_with_who_and_when(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3006)
+        nurse = h.stand.person(ADMIN_ID, "Nurse")
+        await h.onboard(alex)
+        await h.send(alex, EMERGENCY)
+        (alert,) = h.stand.transcript(ESCALATION_CHAT)
+        await h.stand.tap(nurse, alert, 0)
+        await h.settle()
+        (esc,) = await escalations(h)
+        assert esc.acknowledged_by == ADMIN_ID
+        assert esc.acknowledged_at == h.clock.now()
+
+
+async def test_a_red_flag_wins_during_onboarding_even_before_consent(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        sam = h.stand.person(3007)
+        await h.send(sam, "/start")
+        replies = await h.send(sam, "both my legs went numb and weak today")
+        assert "112" in replies[0].plain
+        assert len(h.stand.transcript(ESCALATION_CHAT)) == 1
+
+
+async def test_german_emergency_message_gets_the_german_answer(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        anna = h.stand.person(3008, "Anna", language_code="de")
+        await h.onboard(anna)
+        replies = await h.send(anna, "ich kann seit heute früh nicht mehr pinkeln")
+        (esc,) = await escalations(h)
+        assert esc.tier == "emergency"
+        flag = esc.flags.split(",")[0]
+        expected = h.runtime.catalog.text("de", f"redflags.{flag}.message", emergency_number="112", urgent_number="112", crisis_line="112")
+        assert replies[0].text == expected
+
+
+async def test_an_unclear_message_gets_one_confirming_question_and_not_sure_counts_as_yes(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3009)
+        await h.onboard(alex)
+        (question,) = await h.send(alex, "not sure if I wet myself")
+        assert len(question.buttons) == 3
+        replies = await h.tap(alex, question, 2)  # "Not sure"
+        assert "112" in replies[0].plain
+        (esc,) = await escalations(h)
+        assert esc.tier == "emergency"
+
+
+async def test_benign_back_pain_talk_raises_nothing(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3010)
+        await h.onboard(alex)
+        await h.send(alex, "walked 20 minutes, back a bit stiff but fine")
+        assert await escalations(h) == []
+        assert h.stand.transcript(ESCALATION_CHAT) == []
+
+
+async def test_symptoms_checklist_asks_one_flag_at_a_time(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3011)
+        await h.onboard(alex)
+        replies = await h.send(alex, "/symptoms")
+        question = replies[-1]
+        replies = await h.tap(alex, question, 1)  # no to E1
+        replies = await h.tap(alex, replies[-1], 0)  # yes to E2
+        assert "112" in replies[0].plain
+        (esc,) = await escalations(h)
+        assert esc.flags.startswith("E2")
+
+
+async def test_reminders_held_while_open_are_not_sent_even_in_the_database(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3012)
+        await h.onboard(alex)
+        await h.send(alex, EMERGENCY)
+        await h.advance(BERLIN_8AM - h.clock.now())
+        async with h.runtime.sessions() as session:
+            sent = list(await session.scalars(select(Delivery).where(Delivery.kind == "reminder")))
+            person = await session.scalar(select(Person).where(Person.telegram_user_id == alex.user_id))
+        assert sent == []
+        assert person is not None
+        assert person.open_tier == "emergency"

@@ -1,0 +1,96 @@
+"""Several worker processes on one PostgreSQL database never claim the same reminder."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, select
+
+from bot.clock import SystemClock
+from bot.config import load_settings
+from bot.context import Runtime
+from bot.db import create_engine, session_factory
+from bot.metrics import Metrics
+from bot.models import Delivery, Person, ReminderRule
+from jobs.dispatcher import Dispatcher
+from messages.catalog import load_catalog
+from tests.conftest import run_blocking
+
+PEOPLE = 10_000
+TOKEN = "123456:TEST-TOKEN-aaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+
+async def seed(url: str, count: int, due: datetime) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            people = [
+                {"telegram_user_id": 10_000_000 + i, "chat_id": 10_000_000 + i, "language": "en" if i % 2 else "de",
+                 "timezone": "Europe/Berlin", "status": "active", "created_at": due, "consent_at": due,
+                 "meal_delay_minutes": 20, "stenosis": i % 5 == 0, "cue_count": 0, "reminder_count": 0, "weekly_day": 6}
+                for i in range(count)
+            ]  # fmt: skip
+            ids = (await conn.execute(insert(Person).returning(Person.id), people)).scalars().all()
+            rules = [{"person_id": pid, "kind": "morning", "local_time": time(8), "weekdays": 127,
+                      "delay_minutes": 0, "enabled": True, "next_due_at": due} for pid in ids]  # fmt: skip
+            await conn.execute(insert(ReminderRule), rules)
+    finally:
+        await engine.dispose()
+
+
+def worker(url: str, out: str, barrier: multiprocessing.synchronize.Barrier) -> None:  # type: ignore[name-defined]
+    """One worker process: tick until nothing is due, writing the delivery ids it claimed."""
+
+    async def main() -> list[int]:
+        settings = load_settings(TELEGRAM_BOT_TOKEN=TOKEN, DATABASE_URL=url, WALKWELL_CLAIM_BATCH=250)
+        engine = create_engine(url)
+        runtime = Runtime(settings, SystemClock(), load_catalog(), session_factory(engine), Metrics())
+        claimed: list[int] = []
+        dispatcher = Dispatcher(runtime, submit=lambda items: claimed.extend(i.delivery_id for i in items))
+        await asyncio.to_thread(barrier.wait)
+        quiet = 0
+        while quiet < 3:
+            result = await dispatcher.tick()
+            quiet = quiet + 1 if result.claimed == 0 else 0
+        await engine.dispose()
+        return claimed
+
+    ids = asyncio.run(main())
+    Path(out).write_text("\n".join(map(str, ids)))
+
+
+@pytest.mark.postgres
+def test_three_worker_processes_claim_10000_reminders_exactly_once(pg_database: str, tmp_path: Path) -> None:
+    from tests.conftest import TABLES, _pg_execute
+
+    run_blocking(lambda: _pg_execute(pg_database, f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    run_blocking(lambda: seed(pg_database, PEOPLE, datetime.now(UTC) - timedelta(seconds=5)))
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(3)
+    outs = [tmp_path / f"worker{i}.txt" for i in range(3)]
+    procs = [ctx.Process(target=worker, args=(pg_database, str(out), barrier)) for out in outs]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(timeout=240)
+        assert proc.exitcode == 0
+    claims = [[int(x) for x in out.read_text().split()] for out in outs]
+    every = [i for c in claims for i in c]
+    assert len(every) == PEOPLE
+    assert len(set(every)) == PEOPLE
+    assert sum(1 for c in claims if c) >= 2, [len(c) for c in claims]  # they really shared the work
+
+    async def recorded() -> tuple[int, int]:
+        engine = create_engine(pg_database)
+        try:
+            async with session_factory(engine)() as session:
+                deliveries = (await session.execute(select(Delivery.rule_id))).scalars().all()
+                return len(deliveries), len(set(deliveries))
+        finally:
+            await engine.dispose()
+
+    assert run_blocking(recorded) == (PEOPLE, PEOPLE)
