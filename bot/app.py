@@ -17,6 +17,7 @@ from bot.context import Ctx, Runtime
 from bot.db import create_engine, session_factory
 from bot.handlers import register
 from bot.metrics import Metrics
+from bot.updates import PerPersonProcessor
 from bot.web import WEBHOOK_PATH, start_web
 from jobs.delivery import Sender
 from jobs.dispatcher import Dispatcher
@@ -60,7 +61,8 @@ class WalkwellApplication(Application):  # type: ignore[type-arg]
         """Return once no update is queued or being handled."""
         while True:
             await self._quiet.wait()
-            if self.update_queue.empty() and self.in_flight == 0:
+            waiting = getattr(self.update_processor, "waiting", 0)
+            if self.update_queue.empty() and self.in_flight == 0 and waiting == 0:
                 return
             await asyncio.sleep(0.005)
 
@@ -86,9 +88,11 @@ def build_application(settings: Settings, runtime: Runtime) -> Application:  # t
         .token(settings.token())
         .base_url(settings.bot_api_url)
         .base_file_url(settings.bot_file_url)
-        .defaults(Defaults(parse_mode="HTML", link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .defaults(
+            Defaults(parse_mode="HTML", link_preview_options=LinkPreviewOptions(is_disabled=True))
+        )
         .context_types(ContextTypes(context=Ctx))
-        .concurrent_updates(8)
+        .concurrent_updates(PerPersonProcessor(16))
         .connection_pool_size(64)
         .pool_timeout(10)
         .get_updates_read_timeout(35)

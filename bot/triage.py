@@ -58,6 +58,10 @@ _TEMPERATURE = re.compile(
     r"(?<![\d.,])(\d{2,3}(?:[.,]\d{1,2})?)\s*"
     r"(°\s*[cf]?|degrees?\s*[cf]?|deg\s*[cf]?|grad(?:\s*c)?|c(?![a-z])|f(?![a-z]))?"
 )
+_UNIT_AFTER = re.compile(
+    r"\s*(?:kg|kgs|kilo|kilos|lbs?|pounds?|st|stone|km|k|miles?|m|metres?|meters?|min|mins|minutes?|"
+    r"minuten|hours?|h|std|stunden?|jahre?|years?|yrs|%|euro|eur|steps|schritte|cm|mm|x)(?![a-z])"
+)
 _WORD_LEFT = r"(?<![a-z0-9])"
 _WORD_RIGHT = r"(?![a-z0-9])"
 
@@ -287,7 +291,12 @@ def _temperature(match: re.Match[str], text: str, lex: _Lexicon) -> str:
     unit = (match.group(2) or "").replace(" ", "")
     context = text[max(0, match.start() - 30) : match.start()]
     if not unit and not lex.temperature_words.search(context):
-        return match.group(0)
+        # "ich habe 38,9": a bare number with one decimal in the body-temperature range
+        after = text[match.end() : match.end() + 12]
+        if not (re.search(r"[.,]\d$", match.group(1)) and 35 <= value <= 43) or _UNIT_AFTER.match(
+            after
+        ):
+            return match.group(0)
     if lex.weather_words.search(text[max(0, match.start() - 40) : match.end() + 40]):
         return match.group(0)
     if unit.endswith("f") or (not unit.endswith("c") and 95 <= value <= 110):
@@ -337,6 +346,7 @@ class _Clause:
     positive: set[str] = field(default_factory=set)
     sure: bool = True  # no past / hedge / resolved / question context (or a "new" word)
     sure_history: bool = True  # the same, ignoring past and baseline words
+    doubtful: set[str] = field(default_factory=set)  # found only after a hedge word
     question: bool = False
     third_party: bool = False
     resolved_only: bool = False
@@ -351,11 +361,13 @@ def _inside(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
     return any(s <= start and end <= e and e - s > end - start for s, e in spans)
 
 
-def _analyse(text: str, lex: _Lexicon) -> _Clause:
+def _analyse(
+    text: str, lex: _Lexicon, candidates: Sequence[tuple[str, re.Pattern[str]]]
+) -> _Clause:
     """Find the non-negated concepts and the context modifiers of one clause."""
     clause = _Clause(text)
     hits: list[tuple[str, int, int]] = []
-    for name, pattern in lex.concepts.items():
+    for name, pattern in candidates:
         for m in pattern.finditer(text):
             if m.end() > m.start():
                 hits.append((name, m.start(), m.end()))
@@ -387,16 +399,25 @@ def _analyse(text: str, lex: _Lexicon) -> _Clause:
             start = b.end()
         negated.append((start, m.start()))
 
+    # a hedge ("maybe", "not sure if") covers what follows it; at the very end, the whole clause
+    hedged = [
+        (0, len(text)) if not any(s >= e for _n, s, _e in hits) else (e, len(text))
+        for _s, e in found["hedge"]
+    ]
+    sure_hit: set[str] = set()
     for name, start, _end in hits:
         if not any(s <= start < e for s, e in negated):
             clause.positive.add(name)
+            if not any(s <= start < e for s, e in hedged):
+                sure_hit.add(name)
 
     has = {name: bool(spans_) for name, spans_ in found.items()}
     for name in ("new", "past", "resolved", "hedge", "question"):
         if has[name]:
             clause.positive.add(f"_{name}")
     clause.question = has["question"]
-    uncertain = has["hedge"] or has["resolved"] or has["question"]
+    clause.doubtful = set() if has["new"] else clause.positive - sure_hit
+    uncertain = has["resolved"] or has["question"]
     clause.sure = has["new"] or not (uncertain or has["past"])
     clause.sure_history = has["new"] or not uncertain
     clause.third_party = has["third_party"] and not has["first_person"]
@@ -425,7 +446,8 @@ def _match(
     """Return (matched, certain, contributing clause indexes) for one rule."""
 
     def is_sure(c: _Clause) -> bool:
-        return c.sure_history if flag in lex.history else c.sure
+        ok = c.sure_history if flag in lex.history else c.sure
+        return ok and not any(n in c.doubtful for n in rule.all)
 
     if not rule.message:
         best: tuple[bool, bool, list[int]] = (False, False, [])
@@ -447,25 +469,33 @@ def _match(
             return False, False, []
         used.extend(holders)
         certain = certain and any(is_sure(clauses[i]) for i in holders)
-    return True, certain, used
+    # an explicit "new" word in the rule ("... suddenly back in both legs") makes it certain
+    return True, certain or "_new" in rule.all, used
 
 
 def _run(text: str, lex: _Lexicon, out: _Findings) -> None:
     norm = _normalise(text, lex)
     parts = [p for p in lex.clause_re.split(norm) if p and p.strip()]
-    clauses = [_analyse(p.strip(), lex) for p in parts]
+    # one search per concept over the whole message; only the hits are re-scanned per clause
+    candidates = [(n, pat) for n, pat in lex.concepts.items() if pat.search(norm)]
+    clauses = [_analyse(p.strip(), lex, candidates) for p in parts]
+    present = set().union(*(c.positive for c in clauses)) if clauses else set()
     for i, c in enumerate(clauses):
         if c.resolved_only and i > 0 and "_new" not in clauses[i - 1].positive:
             clauses[i - 1].sure = clauses[i - 1].sure_history = False
     contributing: set[int] = set()
     for flag, rules in lex.rules.items():
         for rule in rules:
+            if not present.issuperset(rule.all):
+                continue
             matched, certain, used = _match(rule, flag, clauses, lex)
             if matched:
                 (out.certain if certain else out.candidates).add(flag)
                 contributing.update(used)
     for flag, rules in lex.ask.items():
         for rule in rules:
+            if not present.issuperset(rule.all):
+                continue
             matched, _certain, used = _match(rule, flag, clauses, lex)
             if matched:
                 out.candidates.add(flag)

@@ -29,27 +29,42 @@ MORNING_CHECK_AT = time(9, 0)
 
 def due_window(local_now: datetime, weekday: int, at: time) -> bool:
     """True within the hour starting at `at` on `weekday` (the chore runs at least hourly)."""
-    return local_now.weekday() == weekday and at <= local_now.time() < (datetime.combine(date.min, at) + timedelta(hours=1)).time()
+    return (
+        local_now.weekday() == weekday
+        and at <= local_now.time() < (datetime.combine(date.min, at) + timedelta(hours=1)).time()
+    )
 
 
 async def weekly_summaries(rt: Runtime, now: datetime) -> int:
     """Queue this week's summary for everyone whose Sunday evening it is (once per local week)."""
     queued = 0
     async with rt.sessions() as session, session.begin():
-        people = list(await session.scalars(select(Person).where(Person.status == "active", Person.consent_at.is_not(None))))
+        people = list(
+            await session.scalars(
+                select(Person).where(Person.status == "active", Person.consent_at.is_not(None))
+            )
+        )
         for person in people:
             local = now.astimezone(ZoneInfo(person.timezone))
             if not due_window(local, person.weekly_day, WEEKLY_AT):
                 continue
             since = now - timedelta(days=6)
             already = await session.scalar(
-                select(Delivery.id).where(Delivery.person_id == person.id, Delivery.kind == "weekly", Delivery.due_at >= since).limit(1)
+                select(Delivery.id)
+                .where(
+                    Delivery.person_id == person.id,
+                    Delivery.kind == "weekly",
+                    Delivery.due_at >= since,
+                )
+                .limit(1)
             )
             if already is not None:
                 continue
             today = local.date()
             rows = await session.scalars(
-                select(WalkLog).where(WalkLog.person_id == person.id, WalkLog.local_date >= today - timedelta(days=60))
+                select(WalkLog).where(
+                    WalkLog.person_id == person.id, WalkLog.local_date >= today - timedelta(days=60)
+                )
             )
             walks = [Walk(r.local_date, r.minutes, r.pain) for r in rows]
             minutes, count = week_totals(walks, today)
@@ -61,8 +76,15 @@ async def weekly_summaries(rt: Runtime, now: datetime) -> int:
             )  # fmt: skip
             await session.execute(
                 insert(Delivery).values(
-                    person_id=person.id, chat_id=person.chat_id, kind="weekly", priority=PRIORITY_CHECKIN,
-                    payload={"text": text, "buttons": []}, due_at=now, status="queued", attempts=0, answered=False,
+                    person_id=person.id,
+                    chat_id=person.chat_id,
+                    kind="weekly",
+                    priority=PRIORITY_CHECKIN,
+                    payload={"text": text, "buttons": []},
+                    due_at=now,
+                    status="queued",
+                    attempts=0,
+                    answered=False,
                 )  # fmt: skip
             )
             queued += 1

@@ -75,7 +75,9 @@ def start_scheduling(application: Application, rt: Runtime) -> None:  # type: ig
         dispatch, interval=timedelta(seconds=rt.settings.dispatch_interval_seconds), first=0.0,
         name="dispatch", job_kwargs=JOB_KWARGS,
     )  # fmt: skip
-    job_queue.run_repeating(hourly_chores, interval=timedelta(hours=1), first=60.0, name="chores", job_kwargs=JOB_KWARGS)
+    job_queue.run_repeating(
+        hourly_chores, interval=timedelta(hours=1), first=60.0, name="chores", job_kwargs=JOB_KWARGS
+    )
     rt.dispatcher.on_schedule_change = lambda due: plan_wake(application, rt, due)
     on_move = getattr(rt.clock, "on_move", None)
     if on_move is not None:  # a test clock: run the dispatcher whenever time is moved

@@ -84,7 +84,9 @@ def pg_database() -> str:
 
     run_blocking(create)
     yield _pg_database_url(name)
-    run_blocking(lambda: _pg_execute(PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    run_blocking(
+        lambda: _pg_execute(PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    )
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,9 @@ SUNDAY_EVENING_BERLIN = datetime(2026, 1, 11, 17, 10, tzinfo=UTC)  # 18:10 in Be
 
 @contextlib.asynccontextmanager
 async def runtime(url: str, now: datetime) -> AsyncIterator[Runtime]:
-    settings = load_settings(TELEGRAM_BOT_TOKEN="123456:TEST-TOKEN-aaaaaaaaaaaaaaaaaaaaaaaaaaaaa", DATABASE_URL=url)
+    settings = load_settings(
+        TELEGRAM_BOT_TOKEN="123456:TEST-TOKEN-aaaaaaaaaaaaaaaaaaaaaaaaaaaaa", DATABASE_URL=url
+    )
     engine = create_engine(url)
     try:
         yield Runtime(settings, FakeClock(now), load_catalog(), session_factory(engine), Metrics())
@@ -43,7 +45,15 @@ async def add_person(rt: Runtime, now: datetime) -> int:
         for days_ago, minutes in ((1, 10), (3, 15), (800, 20)):
             session.add(WalkLog(person_id=person.id, logged_at=now - timedelta(days=days_ago),
                                 local_date=(now - timedelta(days=days_ago)).date(), minutes=minutes, pain=2))  # fmt: skip
-        session.add(Escalation(person_id=person.id, tier="soon", flags="S1", status="resolved", opened_at=now - timedelta(days=900)))
+        session.add(
+            Escalation(
+                person_id=person.id,
+                tier="soon",
+                flags="S1",
+                status="resolved",
+                opened_at=now - timedelta(days=900),
+            )
+        )
         return person.id
 
 
@@ -54,7 +64,9 @@ async def test_weekly_summary_is_queued_once_on_sunday_evening(database_url: str
         assert await weekly_summaries(rt, SUNDAY_EVENING_BERLIN) == 1
         assert await weekly_summaries(rt, SUNDAY_EVENING_BERLIN + timedelta(minutes=30)) == 0
         async with rt.sessions() as session:
-            (summary,) = (await session.scalars(select(Delivery).where(Delivery.kind == "weekly"))).all()
+            (summary,) = (
+                await session.scalars(select(Delivery).where(Delivery.kind == "weekly"))
+            ).all()
     assert summary.payload is not None
     assert "25 min in 2 walks" in summary.payload["text"]
     assert "112" in summary.payload["text"]
@@ -74,5 +86,3 @@ def test_the_sqlite_file_is_created_private(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "walkwell.db"
     prepare_sqlite_file(f"sqlite+aiosqlite:///{path}")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-
-

@@ -46,11 +46,17 @@ def worker(url: str, out: str, barrier: multiprocessing.synchronize.Barrier) -> 
     """One worker process: tick until nothing is due, writing the delivery ids it claimed."""
 
     async def main() -> list[int]:
-        settings = load_settings(TELEGRAM_BOT_TOKEN=TOKEN, DATABASE_URL=url, WALKWELL_CLAIM_BATCH=250)
+        settings = load_settings(
+            TELEGRAM_BOT_TOKEN=TOKEN, DATABASE_URL=url, WALKWELL_CLAIM_BATCH=250
+        )
         engine = create_engine(url)
-        runtime = Runtime(settings, SystemClock(), load_catalog(), session_factory(engine), Metrics())
+        runtime = Runtime(
+            settings, SystemClock(), load_catalog(), session_factory(engine), Metrics()
+        )
         claimed: list[int] = []
-        dispatcher = Dispatcher(runtime, submit=lambda items: claimed.extend(i.delivery_id for i in items))
+        dispatcher = Dispatcher(
+            runtime, submit=lambda items: claimed.extend(i.delivery_id for i in items)
+        )
         await asyncio.to_thread(barrier.wait)
         quiet = 0
         while quiet < 3:
@@ -64,10 +70,14 @@ def worker(url: str, out: str, barrier: multiprocessing.synchronize.Barrier) -> 
 
 
 @pytest.mark.postgres
-def test_three_worker_processes_claim_10000_reminders_exactly_once(pg_database: str, tmp_path: Path) -> None:
+def test_three_worker_processes_claim_10000_reminders_exactly_once(
+    pg_database: str, tmp_path: Path
+) -> None:
     from tests.conftest import TABLES, _pg_execute
 
-    run_blocking(lambda: _pg_execute(pg_database, f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    run_blocking(
+        lambda: _pg_execute(pg_database, f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    )
     run_blocking(lambda: seed(pg_database, PEOPLE, datetime.now(UTC) - timedelta(seconds=5)))
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(3)

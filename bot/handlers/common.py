@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import io
@@ -13,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.context import Ctx, Runtime
 from bot.models import Person
@@ -119,30 +120,54 @@ async def deliver(ctx: Ctx, turn: Turn) -> None:
     chat = turn.update.effective_chat
     if chat is None:
         return
-    bot = ctx.bot
     for reply in turn.replies:
         try:
-            if reply.photo is not None:
-                await bot.send_photo(chat.id, io.BytesIO(reply.photo), caption=reply.text)
-            elif reply.document is not None:
-                data, name = reply.document
-                await bot.send_document(
-                    chat.id, io.BytesIO(data), filename=name, caption=reply.text
-                )
-            elif reply.edit and query is not None and query.message is not None:
-                try:
-                    await bot.edit_message_text(
-                        reply.text, chat.id, query.message.message_id,
-                        reply_markup=reply.markup if isinstance(reply.markup, InlineKeyboardMarkup) else None,
-                    )  # fmt: skip
-                except BadRequest as exc:
-                    if "not modified" not in exc.message.lower():
-                        await bot.send_message(chat.id, reply.text, reply_markup=reply.markup)
-            else:
-                await bot.send_message(chat.id, reply.text, reply_markup=reply.markup)
+            await _with_retry(lambda r=reply: _send(ctx, r, chat.id, query))
         except Forbidden:
             log.info("person blocked the bot; reply dropped")
             return
+
+
+async def _with_retry(send: Callable[[], Awaitable[None]], attempts: int = 3) -> None:
+    """Replies honour 429 retry_after (up to 30 s) and retry connection failures."""
+    for attempt in range(1, attempts + 1):
+        try:
+            await send()
+            return
+        except RetryAfter as exc:
+            delay = (
+                exc.retry_after.total_seconds()
+                if hasattr(exc.retry_after, "total_seconds")
+                else float(exc.retry_after)
+            )
+            if attempt == attempts or delay > 30:
+                raise
+            await asyncio.sleep(delay)
+        except NetworkError as exc:
+            # A timed-out request may have been delivered: do not send it twice.
+            if attempt == attempts or isinstance(exc, TimedOut):
+                raise
+            await asyncio.sleep(0.5 * attempt)
+
+
+async def _send(ctx: Ctx, reply: _Reply, chat_id: int, query: Any) -> None:
+    bot = ctx.bot
+    if reply.photo is not None:
+        await bot.send_photo(chat_id, io.BytesIO(reply.photo), caption=reply.text)
+    elif reply.document is not None:
+        data, name = reply.document
+        await bot.send_document(chat_id, io.BytesIO(data), filename=name, caption=reply.text)
+    elif reply.edit and query is not None and query.message is not None:
+        markup = reply.markup if isinstance(reply.markup, InlineKeyboardMarkup) else None
+        try:
+            await bot.edit_message_text(
+                reply.text, chat_id, query.message.message_id, reply_markup=markup
+            )
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                await bot.send_message(chat_id, reply.text, reply_markup=reply.markup)
+    else:
+        await bot.send_message(chat_id, reply.text, reply_markup=reply.markup)
 
 
 TurnHandler = Callable[[Update, Ctx, Turn], Awaitable[None]]

@@ -65,7 +65,7 @@ async def finish_walk(session: AsyncSession, person: Person, walk: WalkLog, now:
     """Classify the walk, move the programme, and check the see-soon triggers (spec §3.2)."""
     today = local_today(person, now)
     usual = await usual_pain(session, person, today)
-    light = progression.classify_walk(walk.pain, usual, walk.compare)  # type: ignore[arg-type]
+    light = progression.classify_walk(walk.pain, usual, walk.compare, None)  # type: ignore[arg-type]
     walk.light = light
     programme = load_programme(person)
     flag_open = person.open_tier is not None

@@ -111,7 +111,9 @@ async def running_bot(
         ready = asyncio.Event()
         runtimes: list[Runtime] = []
         task = asyncio.create_task(
-            serve(settings, stop=stop, clock=clock, ready=ready, runtime_out=runtimes, webhook=webhook)
+            serve(
+                settings, stop=stop, clock=clock, ready=ready, runtime_out=runtimes, webhook=webhook
+            )
         )
         try:
             await asyncio.wait_for(_first(ready, task), timeout=30)

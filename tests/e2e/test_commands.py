@@ -15,7 +15,9 @@ async def rules_of(h: Harness, user_id: int) -> dict[str, tuple[time | None, int
     async with h.runtime.sessions() as session:
         person = await session.scalar(select(Person).where(Person.telegram_user_id == user_id))
         assert person is not None
-        rows = await session.scalars(select(ReminderRule).where(ReminderRule.person_id == person.id))
+        rows = await session.scalars(
+            select(ReminderRule).where(ReminderRule.person_id == person.id)
+        )
         return {r.kind: (r.local_time, r.weekdays, r.next_due_at) for r in rows}
 
 
@@ -30,7 +32,9 @@ async def rules_of(h: Harness, user_id: int) -> dict[str, tuple[time | None, int
         ("19h", time(19, 0), 0b1111111),
     ],
 )
-async def test_morning_accepts_times_as_people_write_them(database_url: str, args: str, expected: time, days: int) -> None:
+async def test_morning_accepts_times_as_people_write_them(
+    database_url: str, args: str, expected: time, days: int
+) -> None:
     async with running_bot(database_url) as h:
         alex = h.stand.person(4001)
         await h.onboard(alex)
@@ -42,8 +46,12 @@ async def test_morning_accepts_times_as_people_write_them(database_url: str, arg
         assert due > h.clock.now()
 
 
-@pytest.mark.parametrize("args", ["", "25:00", "7:61", "13pm", "banana", "7:30 someday", "x" * 3000])
-async def test_bad_times_get_one_clear_line_and_change_nothing(database_url: str, args: str) -> None:
+@pytest.mark.parametrize(
+    "args", ["", "25:00", "7:61", "13pm", "banana", "7:30 someday", "x" * 3000]
+)
+async def test_bad_times_get_one_clear_line_and_change_nothing(
+    database_url: str, args: str
+) -> None:
     async with running_bot(database_url) as h:
         alex = h.stand.person(4002)
         await h.onboard(alex)
@@ -86,7 +94,10 @@ async def test_schedule_shows_everything_in_local_time(database_url: str) -> Non
         assert "19:00" in body
 
 
-@pytest.mark.parametrize("place", ["berlin", "berln", "new york", "sao paulo", "Kathmandu", "Europe/Berlin", "+2", "UTC-5"])
+@pytest.mark.parametrize(
+    "place",
+    ["berlin", "berln", "new york", "sao paulo", "Kathmandu", "Europe/Berlin", "+2", "UTC-5"],
+)
 async def test_onboarding_understands_every_time_zone_form(database_url: str, place: str) -> None:
     async with running_bot(database_url) as h:
         alex = h.stand.person(4006)
@@ -150,7 +161,17 @@ async def test_forged_and_foreign_callback_data_change_nothing(database_url: str
         await h.onboard(alex)
         await h.onboard(eve)
         before = await rules_of(h, alex.user_id)
-        for data in ("w:done:1", "w:snz:1", "w:pain:1:9", "rf:clear:1", "del:yes", "ob:plan:accept", "adm:bc:1", "x" * 64, "w:min:1:15"):
+        for data in (
+            "w:done:1",
+            "w:snz:1",
+            "w:pain:1:9",
+            "rf:clear:1",
+            "del:yes",
+            "ob:plan:accept",
+            "adm:bc:1",
+            "x" * 64,
+            "w:min:1:15",
+        ):
             await h.stand.tap_data(eve, data)
         await h.settle()
         assert await rules_of(h, alex.user_id) == before
@@ -171,7 +192,9 @@ async def test_edits_are_answered_calmly(database_url: str) -> None:
         assert reply.plain == h.runtime.catalog.text("en", "ui.err.edited")
 
 
-async def test_a_4096_character_message_and_emoji_and_rtl_text_do_not_crash(database_url: str) -> None:
+async def test_a_4096_character_message_and_emoji_and_rtl_text_do_not_crash(
+    database_url: str,
+) -> None:
     async with running_bot(database_url) as h:
         alex = h.stand.person(4014)
         await h.onboard(alex)
@@ -255,7 +278,9 @@ async def test_delete_erases_every_row_about_the_person(database_url: str) -> No
                     assert str(alex.user_id) not in values, (table.name, row)
                     if "person_id" in row:
                         assert row["person_id"] in (None, 2), (table.name, row)
-            bea_row = await session.scalar(select(Person).where(Person.telegram_user_id == bea.user_id))
+            bea_row = await session.scalar(
+                select(Person).where(Person.telegram_user_id == bea.user_id)
+            )
             assert bea_row is not None
 
 
@@ -267,5 +292,3 @@ async def test_stop_silences_until_start(database_url: str) -> None:
         assert all(v[2] is None for v in (await rules_of(h, alex.user_id)).values())
         await h.send(alex, "/start")
         assert all(v[2] is not None for v in (await rules_of(h, alex.user_id)).values())
-
-

@@ -17,9 +17,26 @@ from bot.app import COMMANDS
 from bot.models import Person, ReminderRule
 from tests.e2e.harness import running_bot
 
-CALLBACK_PREFIXES = ("w:done:", "w:min:1:", "w:pain:1:", "w:cmp:1:", "w:snz:", "rf:cf:1:", "rf:clear:", "rf:ck:", "ob:tz:", "ob:scr:1:", "del:", "adm:bc:", "op:ack:", "lang:")
+CALLBACK_PREFIXES = (
+    "w:done:",
+    "w:min:1:",
+    "w:pain:1:",
+    "w:cmp:1:",
+    "w:snz:",
+    "rf:cf:1:",
+    "rf:clear:",
+    "rf:ck:",
+    "ob:tz:",
+    "ob:scr:1:",
+    "del:",
+    "adm:bc:",
+    "op:ack:",
+    "lang:",
+)
 text = st.text(min_size=0, max_size=300)
-commands = st.builds(lambda c, a: f"/{c} {a}".strip(), st.sampled_from([*COMMANDS, "nope", "stats"]), text)
+commands = st.builds(
+    lambda c, a: f"/{c} {a}".strip(), st.sampled_from([*COMMANDS, "nope", "stats"]), text
+)
 callbacks = st.one_of(
     st.builds(lambda p, n: f"{p}{n}", st.sampled_from(CALLBACK_PREFIXES), st.integers(-5, 10**12)),
     st.text(min_size=1, max_size=64).filter(lambda s: len(s.encode()) <= 64),
@@ -32,7 +49,10 @@ actions = st.lists(
         st.tuples(st.just("edit"), text.filter(str.strip)),
         st.tuples(st.just("sticker"), st.none()),
         st.tuples(st.just("location"), st.tuples(st.floats(-89, 89), st.floats(-179, 179))),
-        st.tuples(st.just("raw"), st.sampled_from(["poll", "chat_join_request", "message_reaction", "weird"])),
+        st.tuples(
+            st.just("raw"),
+            st.sampled_from(["poll", "chat_join_request", "message_reaction", "weird"]),
+        ),
     ),
     min_size=20,
     max_size=60,
@@ -52,10 +72,18 @@ async def snapshot(h: Any, user_id: int) -> tuple[Any, ...]:
     async with h.runtime.sessions() as session:
         person = await session.scalar(select(Person).where(Person.telegram_user_id == user_id))
         assert person is not None
-        rules = (await session.scalars(select(ReminderRule).where(ReminderRule.person_id == person.id).order_by(ReminderRule.id))).all()
+        rules = (
+            await session.scalars(
+                select(ReminderRule)
+                .where(ReminderRule.person_id == person.id)
+                .order_by(ReminderRule.id)
+            )
+        ).all()
         return (
             tuple((c.key, getattr(person, c.key)) for c in Person.__table__.columns),
-            tuple((r.id, r.kind, r.local_time, r.weekdays, r.next_due_at, r.enabled) for r in rules),
+            tuple(
+                (r.id, r.kind, r.local_time, r.weekdays, r.next_due_at, r.enabled) for r in rules
+            ),
         )
 
 
@@ -65,7 +93,10 @@ async def run(template: Path, steps: list[tuple[str, Any]]) -> None:
         db = folder / "fuzz.db"
         shutil.copy(template, db)
         async with running_bot(f"sqlite+aiosqlite:///{db}", WALKWELL_FLOOD_PER_MINUTE=100_000) as h:
-            alex, eve = h.stand.person(8001, "Alex"), h.stand.person(8002, "Eve", language_code="de")
+            alex, eve = (
+                h.stand.person(8001, "Alex"),
+                h.stand.person(8002, "Eve", language_code="de"),
+            )
             await h.onboard(alex)
             await h.onboard(eve)
             before = await snapshot(h, alex.user_id)
@@ -90,7 +121,14 @@ async def run(template: Path, steps: list[tuple[str, Any]]) -> None:
                     elif kind == "location":
                         await h.stand.send_location(eve, *value)
                     elif kind == "raw":
-                        await h.stand.send_raw_update({value: {"id": "1", "from": {"id": 8002, "is_bot": False, "first_name": "E"}}})
+                        await h.stand.send_raw_update(
+                            {
+                                value: {
+                                    "id": "1",
+                                    "from": {"id": 8002, "is_bot": False, "first_name": "E"},
+                                }
+                            }
+                        )
                     await h.settle()
                 assert [r.getMessage() for r in errors.records] == []
                 assert len(h.stand.transcript(eve)) - replies_before >= sent_commands
@@ -101,7 +139,13 @@ async def run(template: Path, steps: list[tuple[str, Any]]) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(steps=actions)
-def test_random_updates_never_crash_or_touch_anyone_else(sqlite_template: Path, steps: list[tuple[str, Any]]) -> None:
+def test_random_updates_never_crash_or_touch_anyone_else(
+    sqlite_template: Path, steps: list[tuple[str, Any]]
+) -> None:
     asyncio.run(run(sqlite_template, steps))

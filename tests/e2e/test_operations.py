@@ -24,7 +24,9 @@ async def test_webhook_mode_processes_updates_only_with_the_right_secret(databas
         async with httpx.AsyncClient() as client:
             missing = await client.post(f"http://127.0.0.1:{port}/telegram", json=forged)
             wrong = await client.post(
-                f"http://127.0.0.1:{port}/telegram", json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"}
+                f"http://127.0.0.1:{port}/telegram",
+                json=forged,
+                headers={"X-Telegram-Bot-Api-Secret-Token": "nope"},
             )
         assert (missing.status_code, wrong.status_code) == (403, 403)
         await h.application.idle()

@@ -60,7 +60,9 @@ async def test_help_explains_each_command(tmp_path: Path) -> None:
         assert command in out
 
 
-async def test_the_real_process_answers_keeps_secrets_out_of_logs_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+async def test_the_real_process_answers_keeps_secrets_out_of_logs_and_stops_cleanly_on_sigterm(
+    tmp_path: Path,
+) -> None:
     async with Stand() as stand:
         port = free_port()
         secret = "webhook-secret-value-xyz-123456"
@@ -90,14 +92,18 @@ async def test_the_real_process_answers_keeps_secrets_out_of_logs_and_stops_clea
             async with httpx.AsyncClient() as client:
                 health = await client.get(f"http://127.0.0.1:{port}/healthz")
                 metrics = await client.get(f"http://127.0.0.1:{port}/metrics")
-                forged = await client.post(f"http://127.0.0.1:{port}/telegram", json={"update_id": 1})
+                forged = await client.post(
+                    f"http://127.0.0.1:{port}/telegram", json={"update_id": 1}
+                )
             assert health.status_code == 200
             assert "walkwell_updates_total" in metrics.text
             assert forged.status_code == 403
             stand.slow("sendMessage", 1.5)
             before = len(stand.transcript(alex))
             await stand.send(alex, "/posture")
-            await stand.wait_for(lambda: stand.calls_to("sendMessage")[-1:] and stand.waiting_polls >= 0, timeout=5)
+            await stand.wait_for(
+                lambda: stand.calls_to("sendMessage")[-1:] and stand.waiting_polls >= 0, timeout=5
+            )
             await asyncio.sleep(0.5)  # the update is being handled, its reply in flight
             proc.send_signal(signal.SIGTERM)
             out, err = await asyncio.wait_for(proc.communicate(), timeout=30)

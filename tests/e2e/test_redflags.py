@@ -14,7 +14,11 @@ EMERGENCY = "since this morning I can't pee and it's numb between my legs"
 
 
 def reminders(h: Harness, who) -> list:  # type: ignore[no-untyped-def]
-    return [m for m in h.stand.transcript(who) if any((d or "").startswith("w:done:") for d in m.callback_data)]
+    return [
+        m
+        for m in h.stand.transcript(who)
+        if any((d or "").startswith("w:done:") for d in m.callback_data)
+    ]
 
 
 async def escalations(h: Harness) -> list[Escalation]:
@@ -22,19 +26,21 @@ async def escalations(h: Harness) -> list[Escalation]:
         return list(await session.scalars(select(Escalation).order_by(Escalation.id)))
 
 
-async def test_an_emergency_message_gets_the_emergency_answer_first_and_alerts_the_clinic(database_url: str) -> None:
+async def test_an_emergency_message_gets_the_emergency_answer_first_and_alerts_the_clinic(
+    database_url: str,
+) -> None:
     async with running_bot(database_url) as h:
         alex = h.stand.person(3001)
         await h.onboard(alex)
         replies = await h.send(alex, EMERGENCY)
         assert len(replies) == 1
-        assert "112" in replies[0].plain.split("\n\n")[0] + replies[0].plain  # the number is there
-        assert replies[0].text == h.runtime.catalog.text("en", "redflags.E1.message", emergency_number="112",
-                                                         urgent_number="112", crisis_line="112") or "112" in replies[0].plain
+        (esc,) = await escalations(h)
+        flag = esc.flags.split(",")[0]
+        assert replies[0].text == h.runtime.catalog.text("en", f"redflags.{flag}.message", emergency_number="112")
+        assert "112" in "\n".join(replies[0].plain.splitlines()[:2])  # the number comes first
         (alert,) = h.stand.transcript(ESCALATION_CHAT)
         assert EMERGENCY.split(" and ")[0] in alert.plain
-        assert alert.callback_data and alert.callback_data[0].startswith("op:ack:")
-        (esc,) = await escalations(h)
+        assert alert.callback_data == [f"op:ack:{esc.id}"]
         assert esc.tier == "emergency"
         assert "E1" in esc.flags
 
@@ -43,18 +49,30 @@ async def test_reminders_stop_during_an_emergency_and_check_ins_follow(database_
     async with running_bot(database_url) as h:
         alex = h.stand.person(3002)
         await h.onboard(alex)
-        await h.send(alex, EMERGENCY)
-        await h.advance(BERLIN_8AM - h.clock.now())  # 08:00 local: the morning walk is due
-        assert reminders(h, alex) == []
+        await h.send(alex, EMERGENCY)  # at 06:00 UTC
         before = len(h.stand.transcript(alex))
-        await h.advance(timedelta(hours=1))  # T+1h: "did you manage to get help?"
-        checkin = h.stand.transcript(alex)[before:]
-        assert len(checkin) == 1
-        assert checkin[0].plain == h.runtime.catalog.text("en", "redflags.checkin.emergency_1h", emergency_number="112", urgent_number="112", crisis_line="112").replace("<b>", "").replace("</b>", "") or checkin[0].buttons
+        # 07:00 UTC is one hour later, and 08:00 in Berlin, when the morning walk was due.
+        await h.advance(BERLIN_8AM - h.clock.now())
+        assert reminders(h, alex) == []
+        (checkin,) = h.stand.transcript(alex)[before:]
+        assert checkin.text == h.runtime.catalog.text("en", "redflags.checkin.emergency_1h", emergency_number="112")
+        assert len(checkin.buttons) == 3
+        assert len(h.stand.transcript(ESCALATION_CHAT)) == 1
         # No answer for another hour: a second message to the person and a "no response" alert.
-        alerts = len(h.stand.transcript(ESCALATION_CHAT))
         await h.advance(timedelta(hours=1))
-        assert len(h.stand.transcript(ESCALATION_CHAT)) == alerts + 1
+        assert len(h.stand.transcript(alex)) == before + 2
+        assert len(h.stand.transcript(ESCALATION_CHAT)) == 2
+
+
+async def test_an_answer_to_the_check_in_stops_the_no_response_alert(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3013)
+        await h.onboard(alex)
+        await h.send(alex, EMERGENCY)
+        await h.advance(timedelta(hours=1))
+        await h.tap(alex, h.last(alex), 0)  # "I'm getting help"
+        await h.advance(timedelta(hours=1))
+        assert len(h.stand.transcript(ESCALATION_CHAT)) == 1
 
 
 async def test_all_clear_resumes_reminders(database_url: str) -> None:
@@ -87,7 +105,9 @@ async def test_an_unsent_alert_is_sent_after_a_restart(database_url: str) -> Non
         await h.onboard(alex)
         h.stand.fail_next("sendMessage", 500, count=1000)  # Telegram is down: nothing gets through
         await h.stand.send(alex, EMERGENCY)
-        await h.stand.wait_for(lambda: h.stand.calls_to("sendMessage")[-1].status == 500, timeout=10)
+        await h.stand.wait_for(
+            lambda: h.stand.calls_to("sendMessage")[-1].status == 500, timeout=10
+        )
     # The bot restarts (the stored outbox rows are claimed again once their lease runs out).
     async with running_bot(database_url, start=h.clock.now() + timedelta(minutes=3)) as h2:
         h2.stand.person(alex.user_id)
@@ -127,11 +147,19 @@ async def test_german_emergency_message_gets_the_german_answer(database_url: str
         (esc,) = await escalations(h)
         assert esc.tier == "emergency"
         flag = esc.flags.split(",")[0]
-        expected = h.runtime.catalog.text("de", f"redflags.{flag}.message", emergency_number="112", urgent_number="112", crisis_line="112")
+        expected = h.runtime.catalog.text(
+            "de",
+            f"redflags.{flag}.message",
+            emergency_number="112",
+            urgent_number="112",
+            crisis_line="112",
+        )
         assert replies[0].text == expected
 
 
-async def test_an_unclear_message_gets_one_confirming_question_and_not_sure_counts_as_yes(database_url: str) -> None:
+async def test_an_unclear_message_gets_one_confirming_question_and_not_sure_counts_as_yes(
+    database_url: str,
+) -> None:
     async with running_bot(database_url) as h:
         alex = h.stand.person(3009)
         await h.onboard(alex)
@@ -165,7 +193,9 @@ async def test_symptoms_checklist_asks_one_flag_at_a_time(database_url: str) -> 
         assert esc.flags.startswith("E2")
 
 
-async def test_reminders_held_while_open_are_not_sent_even_in_the_database(database_url: str) -> None:
+async def test_reminders_held_while_open_are_not_sent_even_in_the_database(
+    database_url: str,
+) -> None:
     async with running_bot(database_url) as h:
         alex = h.stand.person(3012)
         await h.onboard(alex)
@@ -173,7 +203,9 @@ async def test_reminders_held_while_open_are_not_sent_even_in_the_database(datab
         await h.advance(BERLIN_8AM - h.clock.now())
         async with h.runtime.sessions() as session:
             sent = list(await session.scalars(select(Delivery).where(Delivery.kind == "reminder")))
-            person = await session.scalar(select(Person).where(Person.telegram_user_id == alex.user_id))
+            person = await session.scalar(
+                select(Person).where(Person.telegram_user_id == alex.user_id)
+            )
         assert sent == []
         assert person is not None
         assert person.open_tier == "emergency"

@@ -13,12 +13,18 @@ BERLIN_8AM = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)  # the default morning remin
 
 
 def reminders(h: Harness, who) -> list:  # type: ignore[no-untyped-def]
-    return [m for m in h.stand.transcript(who) if any((d or "").startswith("w:done:") for d in m.callback_data)]
+    return [
+        m
+        for m in h.stand.transcript(who)
+        if any((d or "").startswith("w:done:") for d in m.callback_data)
+    ]
 
 
 async def count(h: Harness, *where) -> int:  # type: ignore[no-untyped-def]
     async with h.runtime.sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(Delivery).where(*where)) or 0)
+        return int(
+            await session.scalar(select(func.count()).select_from(Delivery).where(*where)) or 0
+        )
 
 
 async def test_morning_reminder_arrives_on_its_minute_not_before(database_url: str) -> None:
@@ -53,7 +59,9 @@ async def test_done_then_minutes_then_pain_logs_the_walk(database_url: str) -> N
         assert again[0].plain == h.runtime.catalog.text("en", "ui.walk.already_logged")
         async with h.runtime.sessions() as session:
             walks = list(await session.scalars(select(WalkLog)))
-        assert [(w.minutes, w.pain, w.compare, w.light) for w in walks] == [(15, 2, "same", "green")]
+        assert [(w.minutes, w.pain, w.compare, w.light) for w in walks] == [
+            (15, 2, "same", "green")
+        ]
 
 
 async def test_snooze_brings_the_reminder_back_in_fifteen_minutes(database_url: str) -> None:
@@ -87,7 +95,9 @@ async def test_a_restart_neither_loses_nor_repeats_a_reminder(database_url: str)
         assert await count(h, Delivery.kind == "reminder") == 1
 
 
-async def test_long_downtime_records_missed_reminders_and_sends_no_stale_burst(database_url: str) -> None:
+async def test_long_downtime_records_missed_reminders_and_sends_no_stale_burst(
+    database_url: str,
+) -> None:
     async with running_bot(database_url) as h:
         alex = h.stand.person(2005)
         await h.onboard(alex)
@@ -122,7 +132,9 @@ async def test_a_person_who_blocks_the_bot_stops_being_messaged(database_url: st
         h.stand.block(alex)
         await h.advance(BERLIN_8AM - h.clock.now())
         async with h.runtime.sessions() as session:
-            person = await session.scalar(select(Person).where(Person.telegram_user_id == alex.user_id))
+            person = await session.scalar(
+                select(Person).where(Person.telegram_user_id == alex.user_id)
+            )
         assert person is not None
         assert person.status == "blocked"
         calls = len(h.stand.calls_to("sendMessage"))
