@@ -185,7 +185,9 @@ async def migrate(url: str) -> None:
 
 async def create_pg() -> str:
     """A fresh, migrated `walkwell_bench` database; returns its SQLAlchemy URL."""
-    await _admin(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)', f'CREATE DATABASE "{PG_NAME}"')
+    await _admin(
+        f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)', f'CREATE DATABASE "{PG_NAME}"'
+    )
     await migrate(PG_URL)
     return PG_URL
 

@@ -37,8 +37,12 @@ async def main() -> None:
     async with session_factory(engine)() as session:
         rows = await session.execute(
             select(
-                ReminderRule.id, ReminderRule.local_time, ReminderRule.delay_minutes,
-                ReminderRule.weekdays, Person.chat_id, Person.timezone,
+                ReminderRule.id,
+                ReminderRule.local_time,
+                ReminderRule.delay_minutes,
+                ReminderRule.weekdays,
+                Person.chat_id,
+                Person.timezone,
             )  # fmt: skip
             .join(Person, Person.id == ReminderRule.person_id)
             .where(ReminderRule.enabled.is_(True), ReminderRule.local_time.is_not(None))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ class StandStats:
     other_errors: int
     busiest_second: int  # most successful sends inside any one-second window
     span: float  # seconds from the first to the last successful send
+    busy: float  # share of one core the stand process used meanwhile (1.0 = saturated)
 
     @property
     def rate(self) -> float:
@@ -33,7 +35,7 @@ class StandStats:
         return (self.sent - 1) / self.span if self.sent > 1 and self.span > 0 else 0.0
 
 
-def _stats(stand: Stand) -> StandStats:
+def _stats(stand: Stand, cpu: float, wall: float) -> StandStats:
     calls = stand.calls_to("sendMessage")
     times = sorted(c.time for c in calls if c.status == 200)
     busiest, left = 0, 0
@@ -47,6 +49,7 @@ def _stats(stand: Stand) -> StandStats:
         other_errors=sum(1 for c in calls if c.status not in (200, 429)),
         busiest_second=busiest,
         span=times[-1] - times[0] if times else 0.0,
+        busy=cpu / wall if wall > 0 else 0.0,
     )
 
 
@@ -58,14 +61,16 @@ def _serve(conn: Connection, first_chat: int, chats: int) -> None:
         await stand.start()
         conn.send(stand.port)
         loop = asyncio.get_running_loop()
+        cpu, wall = time.process_time(), time.monotonic()
         while True:
             command: tuple[Any, ...] = await loop.run_in_executor(None, conn.recv)
             if command[0] == "limits":
                 stand.enforce_limits = bool(command[1])
                 conn.send(True)
             elif command[0] == "stats":
-                conn.send(_stats(stand))
+                conn.send(_stats(stand, time.process_time() - cpu, time.monotonic() - wall))
                 stand.calls.clear()
+                cpu, wall = time.process_time(), time.monotonic()
             else:
                 break
         await stand.stop()
@@ -85,6 +90,9 @@ class RemoteStand:
         return await asyncio.to_thread(self._conn.recv)
 
     async def limits(self, on: bool) -> None:
+        """Switch Telegram's limits on or off (on: after a pause, so earlier sends have aged out)."""
+        if on:
+            await asyncio.sleep(1.1)
         await self._ask("limits", on)
 
     async def stats(self) -> StandStats:

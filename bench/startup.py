@@ -39,10 +39,12 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM in /proc status")
 
 
-async def measure_startup(args: tuple[str, ...], database_url: str, timeout: float = 600) -> Startup:
+async def measure_startup(
+    args: tuple[str, ...], database_url: str, timeout: float = 600
+) -> Startup:
     """Start a bot process against a fresh stand; time to its first getUpdates, and peak RSS."""
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
     async with Stand() as stand:
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
         env |= {
             "TELEGRAM_BOT_TOKEN": stand.token,
             "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{stand.port}",
@@ -50,30 +52,30 @@ async def measure_startup(args: tuple[str, ...], database_url: str, timeout: flo
             "WALKWELL_LISTEN_PORT": "0",
             "LOG_LEVEL": "WARNING",
         }
-        log = tempfile.TemporaryFile()
-        started = time.perf_counter()
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, *args, env=env, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=log
-        )
-        try:
-            ready = asyncio.create_task(
-                stand.wait_for(lambda: stand.waiting_polls > 0, timeout, what="getUpdates")
-            )
-            exited = asyncio.create_task(proc.wait())
-            await asyncio.wait((ready, exited), return_when=asyncio.FIRST_COMPLETED)
-            if not ready.done():
-                ready.cancel()
-                log.seek(0)
-                err = log.read().decode(errors="replace")[-2000:]
-                raise RuntimeError(f"{' '.join(args)} exited before polling: {err}")
-            seconds = time.perf_counter() - started
-            await asyncio.sleep(SETTLE_SECONDS)
-            peak = peak_rss_mb(proc.pid)
-            exited.cancel()
-        finally:
-            await _stop(proc)
-            log.close()
-        return Startup(seconds, peak)
+        with tempfile.TemporaryFile() as log:
+            started = time.perf_counter()
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, *args, env=env, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL,
+                stderr=log,
+            )  # fmt: skip
+            try:
+                ready = asyncio.create_task(
+                    stand.wait_for(lambda: stand.waiting_polls > 0, timeout, what="getUpdates")
+                )
+                exited = asyncio.create_task(proc.wait())
+                await asyncio.wait((ready, exited), return_when=asyncio.FIRST_COMPLETED)
+                if not ready.done():
+                    ready.cancel()
+                    log.seek(0)
+                    err = log.read().decode(errors="replace")[-2000:]
+                    raise RuntimeError(f"{' '.join(args)} exited before polling: {err}")
+                seconds = time.perf_counter() - started
+                await asyncio.sleep(SETTLE_SECONDS)
+                peak = peak_rss_mb(proc.pid)
+                exited.cancel()
+            finally:
+                await _stop(proc)
+    return Startup(seconds, peak)
 
 
 async def _stop(proc: asyncio.subprocess.Process) -> None:

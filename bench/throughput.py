@@ -5,6 +5,7 @@ Each function resets the database, seeds what it needs, measures one thing and c
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import Counter
@@ -14,6 +15,7 @@ from datetime import time as wall_time
 from typing import Any
 
 from telegram import Bot
+from telegram.error import RetryAfter
 
 from bench.data import CHAT_BASE, Slot, copy_deliveries, pg_fetch, seed_pg, truncate_pg
 from bench.standproc import RemoteStand, StandStats
@@ -171,21 +173,31 @@ async def send_with_sender(
     return Sent(sender.sent, seconds, row["n"], await stand.stats())
 
 
-async def send_sequentially(url: str, stand: RemoteStand, count: int) -> Sent:
-    """Baseline: plain `await bot.send_message(...)` one after another, no limiter, no records."""
+async def send_sequentially(
+    url: str, stand: RemoteStand, count: int, *, limits: bool = False
+) -> Sent:
+    """Baseline: plain `await bot.send_message(...)` one after another, no limiter, no records.
+
+    A 429 (RetryAfter) is counted by the stand and the message is simply lost.
+    """
     rt = _runtime(url, SystemClock(), stand.port)
     items = await _outbox(count, datetime.now(UTC), rt)
     bot = await _bot(rt)
+    await stand.limits(limits)
     await stand.stats()
+    sent = 0
     try:
         started = time.perf_counter()
         for item in items:
-            await bot.send_message(item.chat_id, item.text, reply_markup=keyboard(item.buttons))
+            with contextlib.suppress(RetryAfter):
+                await bot.send_message(item.chat_id, item.text, reply_markup=keyboard(item.buttons))
+                sent += 1
         seconds = time.perf_counter() - started
     finally:
         await bot.shutdown()
         await _close(rt)
-    return Sent(count, seconds, 0, await stand.stats())
+        await stand.limits(False)
+    return Sent(sent, seconds, 0, await stand.stats())
 
 
 # -- 5. lateness over a normal day -----------------------------------------------------------

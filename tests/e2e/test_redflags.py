@@ -36,7 +36,9 @@ async def test_an_emergency_message_gets_the_emergency_answer_first_and_alerts_t
         assert len(replies) == 1
         (esc,) = await escalations(h)
         flag = esc.flags.split(",")[0]
-        assert replies[0].text == h.runtime.catalog.text("en", f"redflags.{flag}.message", emergency_number="112")
+        assert replies[0].text == h.runtime.catalog.text(
+            "en", f"redflags.{flag}.message", emergency_number="112"
+        )
         assert "112" in "\n".join(replies[0].plain.splitlines()[:2])  # the number comes first
         (alert,) = h.stand.transcript(ESCALATION_CHAT)
         assert EMERGENCY.split(" and ")[0] in alert.plain
@@ -55,7 +57,9 @@ async def test_reminders_stop_during_an_emergency_and_check_ins_follow(database_
         await h.advance(BERLIN_8AM - h.clock.now())
         assert reminders(h, alex) == []
         (checkin,) = h.stand.transcript(alex)[before:]
-        assert checkin.text == h.runtime.catalog.text("en", "redflags.checkin.emergency_1h", emergency_number="112")
+        assert checkin.text == h.runtime.catalog.text(
+            "en", "redflags.checkin.emergency_1h", emergency_number="112"
+        )
         assert len(checkin.buttons) == 3
         assert len(h.stand.transcript(ESCALATION_CHAT)) == 1
         # No answer for another hour: a second message to the person and a "no response" alert.
