@@ -157,6 +157,7 @@ class WalkLog(Base):
     pain: Mapped[int | None] = mapped_column(SmallInteger)
     compare: Mapped[str | None] = mapped_column(String(8))  # better | same | worse
     light: Mapped[str | None] = mapped_column(String(6))  # green | amber | red
+    next_morning_worse: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class PainLog(Base):

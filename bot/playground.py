@@ -26,6 +26,7 @@ def main() -> None:
         print("walkwell try needs a source checkout (it uses tests/stand.py).", file=sys.stderr)
         raise SystemExit(2)
     sys.path.insert(0, str(ROOT))
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # shows replies when piped too
     try:
         asyncio.run(_main())
     except (KeyboardInterrupt, EOFError):

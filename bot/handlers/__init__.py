@@ -52,7 +52,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     buttons = {
         r"^ob:": start.on_onboarding_button, r"^lang:": start.on_language_button,
         r"^rf:pin$": safety.pin_list, r"^rf:": safety.on_redflag_button,
-        r"^op:ack:": safety.on_operator_ack, r"^w:": walks.on_walk_button,
+        r"^op:ack:": safety.on_operator_ack, r"^w:": walks.on_walk_button, r"^mc:": walks.on_morning_check,
         r"^del:(yes|no)$": privacy.on_delete_button, r"^adm:": admin.on_broadcast_button,
     }  # fmt: skip
     for pattern, callback in buttons.items():

@@ -13,6 +13,7 @@ from bot.handlers.safety import deps, spike_screen
 from bot.models import Delivery, WalkLog
 from bot.parsing import ParseError, parse_log, parse_minutes, parse_pain
 from bot.services import redflags, schedules, walks
+from bot.services.programme import load_programme
 from bot.services.schedules import SNOOZE
 from jobs.outgoing import Buttons
 
@@ -54,6 +55,11 @@ async def _saved(turn: Turn, ctx: Ctx, walk: WalkLog) -> None:
     else:
         variants = ctx.rt.catalog.variants(turn.lang, "ui.walk.encourage")
         turn.say_text(ctx.rt.catalog.render(variants[walk.id % len(variants)]))
+    ask = turn.t("ui.morning_check.ask")
+    buttons: Buttons = (
+        ((turn.t("ui.btn.yes"), f"mc:{walk.id}:y"), (turn.t("ui.btn.no"), f"mc:{walk.id}:n")),
+    )
+    await walks.plan_morning_check(turn.db, turn.person, walk, ask, buttons, turn.now)
     if saved.see_soon and turn.person.open_tier is None:
         turn.send_priority(
             await redflags.raise_flag(
@@ -218,3 +224,39 @@ async def progress_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:
         "ui.progress.text", streak=data.streak, week_minutes=data.week_minutes,
         week_walks=data.week_walks, target=data.target,
     )  # fmt: skip
+
+
+@person_handler()
+async def on_morning_check(update: Update, ctx: Ctx, turn: Turn) -> None:
+    """mc:<walk>:y|n, the next-morning answer: worse than usual turns that walk red."""
+    assert update.callback_query is not None and turn.person is not None
+    parts = (update.callback_query.data or "").split(":")
+    walk = (
+        await turn.db.get(WalkLog, int(parts[1]))
+        if len(parts) == 3 and parts[1].isdigit()
+        else None
+    )
+    if walk is None or walk.person_id != turn.person.id or parts[2] not in ("y", "n"):
+        turn.say("ui.err.not_yours")
+        return
+    if walk.next_morning_worse is not None:
+        turn.say("ui.err.stale_button")
+        return
+    see_soon = await walks.answer_morning_check(
+        turn.db, turn.person, walk, parts[2] == "y", turn.now
+    )
+    turn.say("ui.morning_check.thanks")
+    if parts[2] == "y":
+        turn.say("ui.walk.step_back", target=load_programme(turn.person).target_minutes)
+    if see_soon and turn.person.open_tier is None:
+        turn.send_priority(
+            await redflags.raise_flag(
+                turn.db,
+                deps(ctx),
+                turn.person,
+                flags=("S4",),
+                text=None,
+                source="log",
+                now=turn.now,
+            )
+        )

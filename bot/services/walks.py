@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import progression
-from bot.models import PainLog, Person, WalkLog
+from bot.models import Delivery, PainLog, Person, WalkLog
 from bot.services.programme import load_programme, save_programme
 from bot.services.schedules import local_today
+from jobs.outgoing import PRIORITY_CHECKIN, Buttons
+from jobs.recurrence import next_local_time
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,61 @@ async def start_flare(session: AsyncSession, person: Person, now: datetime) -> N
         person, progression.start_flare(load_programme(person), local_today(person, now))
     )
     await log_pain(session, person, 0, now, flare=True)
+
+
+MORNING_CHECK_AT = time(9, 0)
+
+
+async def plan_morning_check(
+    session: AsyncSession, person: Person, walk: WalkLog, text: str, buttons: Buttons, now: datetime
+) -> None:
+    """Ask "is your back worse than usual this morning?" at 09:00 the next local morning (once a day)."""
+    tomorrow = local_today(person, now) + timedelta(days=1)
+    start = datetime.combine(tomorrow, time(0), tzinfo=ZoneInfo(person.timezone))
+    due = next_local_time(
+        MORNING_CHECK_AT, person.timezone, start.astimezone(UTC) - timedelta(seconds=1)
+    )
+    exists = await session.scalar(
+        select(Delivery.id).where(
+            Delivery.person_id == person.id,
+            Delivery.kind == "morning_check",
+            Delivery.due_at == due,
+        )
+    )
+    if exists is not None:
+        return
+    session.add(Delivery(
+        person_id=person.id, chat_id=person.chat_id, kind="morning_check", priority=PRIORITY_CHECKIN,
+        payload={"text": text, "buttons": [list(map(list, row)) for row in buttons]},
+        due_at=due, status="scheduled", attempts=0, answered=False,
+    ))  # fmt: skip
+
+
+async def answer_morning_check(
+    session: AsyncSession, person: Person, walk: WalkLog, worse: bool, now: datetime
+) -> bool:
+    """Record the next-morning answer; worse turns the walk red (back to the last green length).
+
+    Returns True when the see-soon trigger (worse for several mornings, two red walks) fires.
+    """
+    walk.next_morning_worse = worse
+    if not worse:
+        return False
+    walk.light = "red"
+    today = local_today(person, now)
+    save_programme(
+        person,
+        progression.after_walk(
+            load_programme(person), "red", walk.minutes, today, person.open_tier is not None
+        ),
+    )
+    rows = await recent_walks(session, person, today)
+    mornings = sorted({r.local_date + timedelta(days=1) for r in rows if r.next_morning_worse})
+    walks = [
+        progression.Walk(r.local_date, r.minutes, r.pain, r.compare, r.next_morning_worse)
+        for r in rows
+    ]  # type: ignore[arg-type]
+    return progression.needs_see_soon(walks, today, mornings)
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,7 @@ def upgrade() -> None:
     sa.Column('pain', sa.SmallInteger(), nullable=True),
     sa.Column('compare', sa.String(length=8), nullable=True),
     sa.Column('light', sa.String(length=6), nullable=True),
+    sa.Column('next_morning_worse', sa.Boolean(), nullable=True),
     sa.ForeignKeyConstraint(['delivery_id'], ['deliveries.id'], name=op.f('fk_walk_logs_delivery_id_deliveries'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_walk_logs_person_id_people'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_walk_logs')),

@@ -292,3 +292,27 @@ async def test_stop_silences_until_start(database_url: str) -> None:
         assert all(v[2] is None for v in (await rules_of(h, alex.user_id)).values())
         await h.send(alex, "/start")
         assert all(v[2] is not None for v in (await rules_of(h, alex.user_id)).values())
+
+
+async def test_flood_control_answers_once_then_ignores(database_url: str) -> None:
+    async with running_bot(database_url, WALKWELL_FLOOD_PER_MINUTE=5) as h:
+        alex = h.stand.person(4024)
+        await h.send(alex, "/help")
+        before = len(h.stand.transcript(alex))
+        for _ in range(10):
+            await h.stand.send(alex, "/help")
+        await h.settle()
+        replies = [m.plain for m in h.stand.transcript(alex)[before:]]
+        flood = h.runtime.catalog.text("en", "ui.err.flood")
+        assert replies.count(flood) == 1
+        assert len(replies) == 5  # four more answers, one warning, then silence
+
+
+async def test_a_red_flag_gets_through_even_when_flooding(database_url: str) -> None:
+    async with running_bot(database_url, WALKWELL_FLOOD_PER_MINUTE=2) as h:
+        alex = h.stand.person(4025)
+        for _ in range(5):
+            await h.stand.send(alex, "/help")
+        await h.settle()
+        replies = await h.send(alex, "I can't feel my legs, both of them, since an hour")
+        assert any("112" in r.plain for r in replies)

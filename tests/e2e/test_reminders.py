@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -160,3 +161,57 @@ async def test_quiet_hours_hold_a_reminder_inside_them(database_url: str) -> Non
         await h.send(alex, "/quiet 22:00-08:30")
         await h.advance(BERLIN_8AM - h.clock.now())
         assert reminders(h, alex) == []
+
+
+async def test_a_reminder_set_a_minute_ahead_arrives_within_that_minute(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2010)
+        await h.onboard(alex)
+        local = h.clock.now().astimezone(ZoneInfo("Europe/Berlin")) + timedelta(minutes=1)
+        await h.send(alex, f"/evening {local:%H:%M}")
+        due = h.clock.now().replace(second=0, microsecond=0) + timedelta(minutes=1)
+        await h.advance(due - h.clock.now() - timedelta(seconds=1))
+        assert reminders(h, alex) == []
+        await h.advance(timedelta(seconds=1))
+        (reminder,) = reminders(h, alex)
+        async with h.runtime.sessions() as session:
+            delivery = await session.scalar(select(Delivery).where(Delivery.kind == "reminder"))
+        assert delivery is not None
+        assert delivery.due_at == due
+        assert delivery.sent_at is not None
+        assert due <= delivery.sent_at < due + timedelta(minutes=1)
+
+
+async def test_server_errors_are_retried_with_backoff(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2011)
+        await h.onboard(alex)
+        h.stand.fail_next("sendMessage", 500, count=2)
+        await h.advance(BERLIN_8AM - h.clock.now())
+        await h.stand.wait_for(lambda: reminders(h, alex), timeout=15)
+        await h.settle()
+        assert len(reminders(h, alex)) == 1
+        assert await count(h, Delivery.status == "sent", Delivery.attempts == 3) == 1
+
+
+async def test_next_morning_worse_turns_the_walk_red_and_holds_the_programme(
+    database_url: str,
+) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2012)
+        await h.onboard(alex)
+        replies = await h.send(alex, "/log 10 2")
+        await h.tap(alex, replies[-1], 1)
+        before = len(h.stand.transcript(alex))
+        await h.advance(datetime(2026, 1, 6, 8, 0, tzinfo=UTC) - h.clock.now())  # 09:00 in Berlin
+        checks = [
+            m
+            for m in h.stand.transcript(alex)[before:]
+            if any((d or "").startswith("mc:") for d in m.callback_data)
+        ]
+        assert len(checks) == 1
+        await h.tap(alex, checks[0], 0)  # yes, worse than usual
+        async with h.runtime.sessions() as session:
+            walk = await session.scalar(select(WalkLog))
+        assert walk is not None
+        assert (walk.light, walk.next_morning_worse) == ("red", True)
