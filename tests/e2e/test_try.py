@@ -16,7 +16,8 @@ async def test_try_shows_the_bot_answering_start(tmp_path: Path) -> None:
         sys.executable, "-m", "bot", "try", cwd=tmp_path, env=env,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
-    assert proc.stdout is not None and proc.stdin is not None
+    assert proc.stdout is not None
+    assert proc.stdin is not None
     seen = ""
     try:
         async with asyncio.timeout(60):
