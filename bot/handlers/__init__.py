@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.handlers import admin, content, fallback, guards, privacy, safety, schedule, start, walks
 
@@ -21,6 +28,7 @@ MEDIA = (
 def register(application: Application) -> None:  # type: ignore[type-arg]
     """Wire every handler; what each does lives in its module."""
     add = application.add_handler
+    add(ChatMemberHandler(start.on_membership, ChatMemberHandler.MY_CHAT_MEMBER), GROUP_PRIVATE)
     add(MessageHandler(filters.ALL, guards.private_only), GROUP_PRIVATE)
     add(CallbackQueryHandler(guards.private_only), GROUP_PRIVATE)
     text_like = (filters.TEXT | filters.CAPTION) & filters.UpdateType.MESSAGES
@@ -53,6 +61,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         r"^ob:": start.on_onboarding_button, r"^lang:": start.on_language_button,
         r"^rf:pin$": safety.pin_list, r"^rf:": safety.on_redflag_button,
         r"^op:ack:": safety.on_operator_ack, r"^w:": walks.on_walk_button, r"^mc:": walks.on_morning_check,
+        r"^sch:": schedule.on_schedule_button,
         r"^del:(yes|no)$": privacy.on_delete_button, r"^adm:": admin.on_broadcast_button,
     }  # fmt: skip
     for pattern, callback in buttons.items():

@@ -18,8 +18,9 @@ from bot.parsing import (
     parse_reminder_args,
 )
 from bot.services import schedules
+from jobs.outgoing import Buttons
 from jobs.recurrence import in_quiet_hours
-from jobs.rules import MEAL_KINDS, fire_time
+from jobs.rules import MEAL_KINDS, RECURRING_KINDS, fire_time
 
 
 def _args(ctx: Ctx) -> list[str]:
@@ -128,12 +129,50 @@ async def ate(update: Update, ctx: Ctx, turn: Turn) -> None:
     _changed(ctx, due)
 
 
+def schedule_buttons(turn: Turn, kinds: list[str]) -> Buttons:
+    """One "<kind> off" button per reminder, and pause/resume."""
+    rows: list[tuple[tuple[str, str], ...]] = [
+        ((turn.t("ui.schedule.btn_off", label=turn.t(f"ui.kind.{kind}")), f"sch:off:{kind}"),)
+        for kind in kinds
+    ]
+    rows.append(
+        (
+            (turn.t("ui.schedule.btn_pause"), "sch:pause"),
+            (turn.t("ui.schedule.btn_resume"), "sch:resume"),
+        )
+    )
+    return tuple(rows)
+
+
 @person_handler()
 async def schedule(update: Update, ctx: Ctx, turn: Turn) -> None:
-    """/schedule: everything set, in local time."""
+    """/schedule: everything set, in local time, with buttons to change it."""
+    assert turn.person is not None
+    kinds = [
+        v.kind for v in await schedules.views(turn.db, turn.person) if v.local_time is not None
+    ]
     turn.say("ui.schedule.header")
-    turn.say_text(await schedule_summary(turn))
+    turn.say_text(await schedule_summary(turn), buttons=schedule_buttons(turn, kinds))
     turn.say("ui.plan.edit_help")
+
+
+@person_handler()
+async def on_schedule_button(update: Update, ctx: Ctx, turn: Turn) -> None:
+    """sch:off:<kind>, sch:pause (today), sch:resume."""
+    assert update.callback_query is not None and turn.person is not None
+    person = turn.person
+    parts = (update.callback_query.data or "").split(":")
+    if parts[1:2] == ["off"] and len(parts) == 3 and parts[2] in RECURRING_KINDS:
+        await schedules.clear_rules(turn.db, person, (parts[2],))
+        turn.say("ui.schedule.off", label=turn.t(f"ui.kind.{parts[2]}"))
+    elif parts[1:] == ["pause"]:
+        person.paused_until = schedules.local_today(person, turn.now)
+        turn.say("ui.pause.set", date=person.paused_until.strftime("%d.%m.%Y"))
+    elif parts[1:] == ["resume"]:
+        person.paused_until = None
+        turn.say("ui.resume.done")
+    else:
+        turn.say("ui.err.stale_button")
 
 
 @person_handler()

@@ -11,7 +11,7 @@ from bot.handlers.common import Turn, person_handler
 from bot.handlers.format import fmt_next, schedule_summary
 from bot.handlers.safety import SCREEN_FLAGS, deps
 from bot.progression import start_programme
-from bot.services import redflags, schedules
+from bot.services import people, redflags, schedules
 from bot.services.programme import save_programme
 from bot.tzresolve import (
     ZoneMatch,
@@ -278,3 +278,18 @@ async def on_language_button(update: Update, ctx: Ctx, turn: Turn) -> None:
     turn.person.language = lang
     turn.lang = lang
     turn.say("ui.language.set")
+
+
+async def on_membership(update: Update, ctx: Ctx) -> None:
+    """The person blocked (or unblocked) the bot: stop (or allow) messages at once."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != "private":
+        return
+    blocked = change.new_chat_member.status in ("kicked", "left")
+    async with ctx.rt.sessions() as db, db.begin():
+        person = await people.find(db, change.from_user.id)
+        if person is None:
+            return
+        if blocked and person.status != "blocked":
+            person.status = "blocked"
+            await schedules.suspend_all(db, person)

@@ -142,44 +142,56 @@ async def open_escalation(session: AsyncSession, person: Person) -> Escalation |
     )
 
 
+def who(person: Person) -> Html:
+    """The person for an operator: a tap-to-open link and a hashed reference (no other data)."""
+    name = html.escape(person.first_name or "?")
+    return Html(
+        f'<a href="tg://user?id={person.telegram_user_id}">{name}</a> ({person_ref(person.telegram_user_id)})'
+    )
+
+
 def operator_alert(
-    deps: Deps, person: Person, esc: Escalation, text: str | None, now: datetime, answers: str = ""
+    deps: Deps,
+    person: Person,
+    *,
+    tier: str,
+    flags: str,
+    esc_id: int | None,
+    text: str | None,
+    now: datetime,
+    answers: str = "",
 ) -> tuple[str, Buttons]:
+    """The alert for the escalation chat: tier, flags, the person's words, UTC and local time."""
     lang = deps.catalog.default_language
     local = now.astimezone(ZoneInfo(person.timezone))
     label = ", ".join(
         f"{flag} {deps.catalog.text(lang, f'redflags.{flag}.label')}"
-        for flag in esc.flags.split(",")
+        for flag in flags.split(",")
         if flag and flag != "crisis"
     )
-    name = person.first_name or "?"
-    who = Html(
-        f'<a href="tg://user?id={person.telegram_user_id}">{html.escape(name)}</a> ({person_ref(person.telegram_user_id)})'
-    )
-    if esc.tier == "crisis":
+    if tier == "crisis":
         body = deps.catalog.text(
             lang,
             "redflags.operator.crisis",
-            person=who,
+            person=who(person),
             text=text or "",
-            time_utc=now.strftime("%Y-%m-%d %H:%M UTC"),
+            time_utc=now.strftime("%Y-%m-%d %H:%M"),
         )
     else:
         body = deps.catalog.text(
             lang,
             "redflags.operator.alert",
-            tier=deps.catalog.text(lang, f"redflags.tier.{esc.tier}"),
-            flags=label or esc.flags,
-            person=who,
+            tier=deps.catalog.text(lang, f"redflags.tier.{tier}"),
+            flags=label or flags,
+            person=who(person),
             text=text or "-",
-            time_utc=now.strftime("%Y-%m-%d %H:%M UTC"),
+            time_utc=now.strftime("%Y-%m-%d %H:%M"),
             time_local=local.strftime(f"%Y-%m-%d %H:%M {person.timezone}"),
             answers=answers or "-",
         )
-    buttons: Buttons = (
-        ((deps.catalog.text(lang, "redflags.btn.acknowledge"), f"op:ack:{esc.id}"),),
-    )
-    return body, buttons
+    if esc_id is None:
+        return body, ()
+    return body, (((deps.catalog.text(lang, "redflags.btn.acknowledge"), f"op:ack:{esc_id}"),),)
 
 
 async def raise_flag(
@@ -246,7 +258,16 @@ async def raise_flag(
     )
     chat = deps.settings.escalation_chat_id
     if chat is not None and tier in ("emergency", "urgent", "crisis"):
-        alert, alert_buttons = operator_alert(deps, person, esc, text, now, answers)
+        alert, alert_buttons = operator_alert(
+            deps,
+            person,
+            tier=esc.tier,
+            flags=esc.flags,
+            esc_id=esc.id,
+            text=text,
+            now=now,
+            answers=answers,
+        )
         rows.append(
             _outbox(
                 session,
@@ -295,13 +316,10 @@ def _plan_checkins(
         )
         chat = deps.settings.escalation_chat_id
         if chat is not None:
-            who = Html(
-                f'<a href="tg://user?id={person.telegram_user_id}">{html.escape(person.first_name or "?")}</a>'
-            )
             alert = text(
                 deps.catalog.default_language,
                 "redflags.operator.no_response",
-                person=who,
+                person=who(person),
                 tier=text(deps.catalog.default_language, "redflags.tier.emergency"),
                 since=now.strftime("%H:%M UTC"),
             )
@@ -401,6 +419,16 @@ async def ask_confirm(
             escalation=None,
             conditions=cond,
         )
+        chat = deps.settings.escalation_chat_id
+        if chat is not None:  # the operator hears of it only if the question goes unanswered
+            alert, _ = operator_alert(
+                deps, person, tier="emergency", flags=flag, esc_id=None, text=text,
+                now=now + CONFIRM_SAFETY_NET, answers=deps.catalog.text(deps.catalog.default_language, "redflags.operator.unanswered"),
+            )  # fmt: skip
+            _outbox(
+                session, chat_id=chat, person=None, kind="operator", text=alert, buttons=(),
+                due=now + CONFIRM_SAFETY_NET, now=now, escalation=None, conditions=cond,
+            )  # fmt: skip
     await session.flush()
     return [_as_outgoing(row)]
 

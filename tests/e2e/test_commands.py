@@ -316,3 +316,28 @@ async def test_a_red_flag_gets_through_even_when_flooding(database_url: str) -> 
         await h.settle()
         replies = await h.send(alex, "I can't feel my legs, both of them, since an hour")
         assert any("112" in r.plain for r in replies)
+
+
+async def test_schedule_buttons_turn_a_reminder_off(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(4026)
+        await h.onboard(alex)
+        replies = await h.send(alex, "/schedule")
+        summary = next(r for r in replies if r.buttons)
+        await h.tap(alex, summary, 0)  # "Morning walk off"
+        assert "morning" not in await rules_of(h, alex.user_id)
+
+
+async def test_blocking_the_bot_is_noticed_at_once(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(4027)
+        await h.onboard(alex)
+        h.stand.block(alex)
+        await h.settle()
+        async with h.runtime.sessions() as session:
+            person = await session.scalar(
+                select(Person).where(Person.telegram_user_id == alex.user_id)
+            )
+        assert person is not None
+        assert person.status == "blocked"
+        assert all(v[2] is None for v in (await rules_of(h, alex.user_id)).values())

@@ -213,3 +213,43 @@ async def test_reminders_held_while_open_are_not_sent_even_in_the_database(
         assert sent == []
         assert person is not None
         assert person.open_tier == "emergency"
+
+
+async def test_an_unanswered_confirming_question_gets_a_safety_net_and_tells_the_operator(
+    database_url: str,
+) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3014)
+        await h.onboard(alex)
+        await h.send(alex, "not sure if I wet myself")
+        await h.advance(timedelta(minutes=14))
+        assert h.stand.transcript(ESCALATION_CHAT) == []
+        before = len(h.stand.transcript(alex))
+        await h.advance(timedelta(minutes=1))
+        (net,) = h.stand.transcript(alex)[before:]
+        assert net.text == h.runtime.catalog.text(
+            "en", "redflags.safety_net", emergency_number="112"
+        )
+        (alert,) = h.stand.transcript(ESCALATION_CHAT)
+        assert "wet myself" in alert.plain
+
+
+async def test_an_answered_confirming_question_sends_no_safety_net(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3015)
+        await h.onboard(alex)
+        (question,) = await h.send(alex, "not sure if I wet myself")
+        await h.tap(alex, question, 1)  # "No"
+        before = len(h.stand.transcript(alex))
+        await h.advance(timedelta(minutes=20))
+        assert h.stand.transcript(alex)[before:] == []
+        assert h.stand.transcript(ESCALATION_CHAT) == []
+
+
+async def test_a_typed_yes_answers_the_confirming_question(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3016)
+        await h.onboard(alex)
+        await h.send(alex, "not sure if I wet myself")
+        replies = await h.send(alex, "yes")
+        assert "112" in replies[0].plain
