@@ -262,18 +262,7 @@ class Dispatcher:
                     skipped.append(row.id)
                     continue
                 claimed.append(row.id)
-                items.append(
-                    Outgoing(
-                        delivery_id=row.id,
-                        chat_id=row.chat_id,
-                        text=row.payload["text"],
-                        due_at=row.due_at,
-                        priority=row.priority,
-                        person_id=row.person_id,
-                        buttons=Outgoing.buttons_from(row.payload),
-                        kind=row.kind,
-                    )  # fmt: skip
-                )
+                items.append(Outgoing.from_row(row))
             if claimed:
                 await session.execute(
                     update(D).where(D.c.id.in_(claimed)).values(status="sending", claimed_at=now)

@@ -35,6 +35,20 @@ class Outgoing:
     def buttons_from(payload: dict[str, Any]) -> Buttons:
         return tuple(tuple((str(a), str(b)) for a, b in row) for row in payload.get("buttons", []))
 
+    @classmethod
+    def from_row(cls, row: Any) -> Outgoing:
+        """From an outbox row (ORM object or Core row) whose payload holds the rendered message."""
+        return cls(
+            delivery_id=row.id,
+            chat_id=row.chat_id,
+            text=row.payload["text"],
+            due_at=row.due_at,
+            priority=row.priority,
+            person_id=row.person_id,
+            buttons=cls.buttons_from(row.payload),
+            kind=row.kind,
+        )
+
 
 @dataclass(slots=True)
 class Outcome:

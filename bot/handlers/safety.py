@@ -78,7 +78,9 @@ async def triage_text(update: Update, ctx: Ctx) -> None:
 async def _act(turn: Turn, ctx: Ctx, assessment: Assessment, text: str) -> None:
     assert turn.person is not None
     d = deps(ctx)
-    if assessment.crisis and assessment.tier != "emergency":
+
+    async def crisis() -> None:
+        assert turn.person is not None
         turn.send_priority(
             await redflags.raise_flag(
                 turn.db,
@@ -91,7 +93,7 @@ async def _act(turn: Turn, ctx: Ctx, assessment: Assessment, text: str) -> None:
                 crisis=True,
             )
         )
-        return
+
     if assessment.tier != "none":
         turn.send_priority(
             await redflags.raise_flag(
@@ -106,18 +108,10 @@ async def _act(turn: Turn, ctx: Ctx, assessment: Assessment, text: str) -> None:
             )  # fmt: skip
         )
         if assessment.crisis:
-            turn.send_priority(
-                await redflags.raise_flag(
-                    turn.db,
-                    d,
-                    turn.person,
-                    flags=(),
-                    text=text,
-                    source="message",
-                    now=turn.now,
-                    crisis=True,
-                )
-            )
+            await crisis()
+        return
+    if assessment.crisis:
+        await crisis()
         return
     if assessment.question:
         buttons: Buttons = ((

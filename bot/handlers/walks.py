@@ -42,6 +42,16 @@ def flare_button(turn: Turn) -> Buttons:
     return (((turn.t("ui.btn.flare"), "w:flare"),),)
 
 
+async def _see_soon(turn: Turn, ctx: Ctx) -> None:
+    """The log-derived trigger (spec §5.5): pain getting worse -> see a clinician soon (S4)."""
+    assert turn.person is not None
+    if turn.person.open_tier is None:
+        flag = await redflags.raise_flag(
+            turn.db, deps(ctx), turn.person, flags=("S4",), text=None, source="log", now=turn.now
+        )
+        turn.send_priority(flag)
+
+
 async def _saved(turn: Turn, ctx: Ctx, walk: WalkLog) -> None:
     assert turn.person is not None
     saved = await walks.finish_walk(turn.db, turn.person, walk, turn.now)
@@ -60,18 +70,8 @@ async def _saved(turn: Turn, ctx: Ctx, walk: WalkLog) -> None:
         ((turn.t("ui.btn.yes"), f"mc:{walk.id}:y"), (turn.t("ui.btn.no"), f"mc:{walk.id}:n")),
     )
     await walks.plan_morning_check(turn.db, turn.person, walk, ask, buttons, turn.now)
-    if saved.see_soon and turn.person.open_tier is None:
-        turn.send_priority(
-            await redflags.raise_flag(
-                turn.db,
-                deps(ctx),
-                turn.person,
-                flags=("S4",),
-                text=None,
-                source="log",
-                now=turn.now,
-            )
-        )
+    if saved.see_soon:
+        await _see_soon(turn, ctx)
 
 
 async def _pain_given(turn: Turn, ctx: Ctx, walk: WalkLog, pain: int) -> None:
@@ -248,15 +248,5 @@ async def on_morning_check(update: Update, ctx: Ctx, turn: Turn) -> None:
     turn.say("ui.morning_check.thanks")
     if parts[2] == "y":
         turn.say("ui.walk.step_back", target=load_programme(turn.person).target_minutes)
-    if see_soon and turn.person.open_tier is None:
-        turn.send_priority(
-            await redflags.raise_flag(
-                turn.db,
-                deps(ctx),
-                turn.person,
-                flags=("S4",),
-                text=None,
-                source="log",
-                now=turn.now,
-            )
-        )
+    if see_soon:
+        await _see_soon(turn, ctx)

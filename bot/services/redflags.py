@@ -120,17 +120,7 @@ def _outbox(
 
 
 def _as_outgoing(row: Delivery) -> Outgoing:
-    assert row.payload is not None
-    return Outgoing(
-        delivery_id=row.id,
-        chat_id=row.chat_id,
-        text=row.payload["text"],
-        due_at=row.due_at,
-        priority=row.priority,
-        person_id=row.person_id,
-        buttons=Outgoing.buttons_from(row.payload),
-        kind=row.kind,
-    )
+    return Outgoing.from_row(row)
 
 
 async def open_escalation(session: AsyncSession, person: Person) -> Escalation | None:
