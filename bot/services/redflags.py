@@ -119,10 +119,6 @@ def _outbox(
     return row
 
 
-def _as_outgoing(row: Delivery) -> Outgoing:
-    return Outgoing.from_row(row)
-
-
 async def open_escalation(session: AsyncSession, person: Person) -> Escalation | None:
     return await session.scalar(
         select(Escalation)
@@ -274,7 +270,7 @@ async def raise_flag(
     if newly_raised and not crisis:
         _plan_checkins(session, deps, person, esc, tier, now)
     await session.flush()
-    return [_as_outgoing(r) for r in rows]
+    return [Outgoing.from_row(r) for r in rows]
 
 
 def _plan_checkins(
@@ -420,7 +416,7 @@ async def ask_confirm(
                 due=now + CONFIRM_SAFETY_NET, now=now, escalation=None, conditions=cond,
             )  # fmt: skip
     await session.flush()
-    return [_as_outgoing(row)]
+    return [Outgoing.from_row(row)]
 
 
 async def send_now(
@@ -444,7 +440,7 @@ async def send_now(
         escalation=None,
     )
     await session.flush()
-    return [_as_outgoing(row)]
+    return [Outgoing.from_row(row)]
 
 
 async def resolve(
