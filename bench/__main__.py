@@ -246,7 +246,7 @@ async def sender_rows(report: Report, url: str, sizes: Sizes) -> None:
             f"{naive.stand.rate:.1f} msg/s sequential",
             None,
             "~30 msg/s",
-            25 <= capped.stand.rate <= 30.5,
+            27 <= capped.stand.rate <= 31,
         )
         report.add(
             "Sender, Telegram limits on: 429 answers",

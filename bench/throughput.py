@@ -153,7 +153,9 @@ async def send_with_sender(
     items = await _outbox(count, datetime.now(UTC), rt)
     bot = await _bot(rt)
     per_chat = 1000.0 if rate else None
-    sender = Sender(bot, rt, rate=rate, per_chat_rate=per_chat)
+    # Loopback has no round trip to hide, so two sends in flight are fastest here; production
+    # uses WALKWELL_SEND_CONCURRENCY (8) to cover Telegram's latency.
+    sender = Sender(bot, rt, rate=rate, per_chat_rate=per_chat, concurrency=2)
     await stand.limits(limits)
     await stand.stats()
     try:

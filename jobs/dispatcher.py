@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from bot.models import Delivery, Escalation, Person, ReminderRule, SymptomReport
 from jobs.outgoing import PRIORITY_REMINDER, Outgoing
 from jobs.render import render_reminder
-from jobs.rules import ONE_OFF_KINDS, gate, next_due
+from jobs.rules import HELD_TIERS, ONE_OFF_KINDS, gate, next_due
 
 if TYPE_CHECKING:
     from bot.context import Runtime
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
+# Outbox kinds that are routine (not safety): held while a person is inactive or in an episode.
+ROUTINE_KINDS = ("reminder", "weekly", "morning_check", "broadcast")
 
 R = ReminderRule.__table__
 P = Person.__table__
@@ -215,7 +217,9 @@ class Dispatcher:
         """Scheduled check-ins and alerts, and rows a crashed worker left half-sent."""
         stmt = (
             select(D.c.id, D.c.chat_id, D.c.person_id, D.c.priority, D.c.payload, D.c.due_at, D.c.kind,
-                   D.c.escalation_id, D.c.rule_id, D.c.reminder_kind, D.c.status)
+                   D.c.escalation_id, D.c.rule_id, D.c.reminder_kind, D.c.status,
+                   P.c.status.label("person_status"), P.c.open_tier)
+            .outerjoin(P, P.c.id == D.c.person_id)
             .where(
                 or_(
                     (D.c.status.in_(("queued", "scheduled"))) & (D.c.due_at <= now),
@@ -250,6 +254,11 @@ class Dispatcher:
                 answered = {r.id for r in found}
             claimed, skipped = [], []
             for row in rows:
+                if row.kind in ROUTINE_KINDS and (
+                    row.person_status != "active" or row.open_tier in HELD_TIERS
+                ):  # stopped, blocked, deleted or in a red-flag episode: routine messages wait
+                    skipped.append(row.id)
+                    continue
                 if row.payload is None:  # a reminder left by a crashed worker: re-render it
                     items_row = await self._reminder_row(session, row)
                     if items_row is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from jobs.outgoing import Buttons
@@ -22,13 +23,17 @@ def content_profile(stenosis: bool, programme: dict[str, Any] | None) -> Content
     )
 
 
+@lru_cache(maxsize=64)
+def _labels(catalog: Catalog, lang: str) -> tuple[str, str, str]:
+    return tuple(catalog.text(lang, f"ui.btn.{k}") for k in ("done", "snooze", "skip"))  # type: ignore[return-value]
+
+
 def reminder_buttons(catalog: Catalog, lang: str, delivery_id: int) -> Buttons:
+    """Done / Snooze 15 min / Skip today, each carrying the delivery it answers."""
+    done, snooze, skip = _labels(catalog, lang)
     return (
-        (
-            (catalog.text(lang, "ui.btn.done"), f"w:done:{delivery_id}"),
-            (catalog.text(lang, "ui.btn.snooze"), f"w:snz:{delivery_id}"),
-        ),
-        ((catalog.text(lang, "ui.btn.skip"), f"w:skip:{delivery_id}"),),
+        ((done, f"w:done:{delivery_id}"), (snooze, f"w:snz:{delivery_id}")),
+        ((skip, f"w:skip:{delivery_id}"),),
     )
 
 

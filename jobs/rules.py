@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,6 +11,7 @@ RECURRING_KINDS = ("morning", "evening", "breakfast", "lunch", "dinner")
 MEAL_KINDS = ("breakfast", "lunch", "dinner")
 ONE_OFF_KINDS = ("snooze", "ate")
 ALL_DAYS_MASK = 0b1111111
+HELD_TIERS = ("emergency", "urgent", "crisis")  # red-flag episodes that pause walk reminders
 
 
 def weekdays_to_mask(days: frozenset[int] | None) -> int:
@@ -45,13 +45,6 @@ def next_due(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Gate:
-    """Why a due reminder is not sent, or None when it may go."""
-
-    reason: str | None
-
-
 def gate(
     *,
     due: datetime,
@@ -67,7 +60,7 @@ def gate(
     """Decide whether a due reminder may be sent: None, or the reason it is held back."""
     if status != "active":
         return "inactive"
-    if open_tier in ("emergency", "urgent", "crisis"):
+    if open_tier in HELD_TIERS:
         return "red_flag"
     local = due.astimezone(ZoneInfo(tz))
     if paused_until is not None and local.date() <= paused_until:

@@ -1,9 +1,8 @@
 """Pure content choice: stretch of the day, posture-cue rotation and reminder variants.
 
 Every choice is a deterministic function of the person id and a counter (a day or a count of
-messages): each "cycle" is a shuffle seeded with ``f"{person_id}:{salt}:{cycle}"``, so a person
-sees every item once per cycle, in an order of their own, and the same inputs always give the
-same answer. Nothing here reads a clock or the disk.
+messages): each "cycle" is a per-person permutation of the items, so a person sees every item
+once per cycle, in an order of their own, and the same inputs always give the same answer. Nothing here reads a clock or the disk.
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from math import gcd
+from zlib import crc32
 
 from messages.catalog import PostureCue, Stretch
 
@@ -72,25 +73,50 @@ def _shuffled(size: int, seed: str) -> list[int]:
     return order
 
 
+_MASK = (1 << 64) - 1
+
+
+def _mix(*parts: int) -> int:
+    """A fast, well-spread 64-bit hash of integers (splitmix64 steps); deterministic."""
+    x = 0x9E3779B97F4A7C15
+    for part in parts:
+        x = (x ^ (part & _MASK)) * 0xBF58476D1CE4E5B9 & _MASK
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EB & _MASK
+        x ^= x >> 31
+    return x
+
+
+@lru_cache(maxsize=128)
+def _coprimes(size: int) -> tuple[int, ...]:
+    return tuple(a for a in range(1, size) if gcd(a, size) == 1) or (1,)
+
+
+def _cycle_item(person_id: int, salt: int, cycle: int, size: int, position: int) -> int:
+    """Item at `position` of a person's cycle: an affine permutation (a*i + b) mod size."""
+    h = _mix(person_id, salt, cycle)
+    steps = _coprimes(size)
+    return (steps[h % len(steps)] * position + (h >> 32) % size) % size
+
+
 def _rotation_index(person_id: int, n: int, size: int, salt: str) -> int:
-    """Index for the n-th item: a fresh per-person order every ``size`` items, no repeat at seams."""
+    """Index for the n-th item: a fresh per-person order every ``size`` items, no repeat at seams.
+
+    O(1) per call (it runs for every reminder at the morning peak).
+    """
     if size <= 0:
         raise ValueError("nothing to choose from")
     if n < 0:
         raise ValueError("n must not be negative")
     if size <= 2:
         return (n + person_id) % size
+    code = crc32(salt.encode())
     cycle, position = divmod(n, size)
-
-    def order(c: int) -> list[int]:
-        result = _shuffled(size, f"{person_id}:{salt}:{c}")
-        # Swapping the first two never touches the last item (size >= 3), so the previous
-        # cycle's last item is known without looking further back.
-        if c > 0 and result[0] == _shuffled(size, f"{person_id}:{salt}:{c - 1}")[-1]:
-            result[0], result[1] = result[1], result[0]
-        return result
-
-    return order(cycle)[position]
+    if position <= 1 and cycle > 0:
+        first = _cycle_item(person_id, code, cycle, size, 0)
+        if first == _cycle_item(person_id, code, cycle - 1, size, size - 1):
+            # The seam would repeat the previous cycle's last item: swap the first two.
+            return _cycle_item(person_id, code, cycle, size, 1 - position)
+    return _cycle_item(person_id, code, cycle, size, position)
 
 
 @lru_cache(maxsize=512)
@@ -129,11 +155,27 @@ def stretch_of_the_day(
     return pool[_stretch_order(person_id, len(pool), cycle)[position]]
 
 
+_POOLS: dict[tuple[int, ContentProfile], tuple[Sequence[PostureCue], tuple[PostureCue, ...]]] = {}
+
+
+def _cue_pool(cues: Sequence[PostureCue], profile: ContentProfile) -> tuple[PostureCue, ...]:
+    """The suitable cues in id order, remembered per catalogue list and profile (hot path)."""
+    key = (id(cues), profile)
+    hit = _POOLS.get(key)
+    if hit is not None and hit[0] is cues:
+        return hit[1]
+    pool = tuple(sorted(eligible_cues(cues, profile), key=lambda c: c.id))
+    if len(_POOLS) > 256:
+        _POOLS.clear()
+    _POOLS[key] = (cues, pool)
+    return pool
+
+
 def posture_cue(
     person_id: int, n: int, cues: Sequence[PostureCue], profile: ContentProfile
 ) -> PostureCue:
     """Pick the n-th posture cue for a person: every suitable cue once before any repeats."""
-    pool = tuple(sorted(eligible_cues(cues, profile), key=lambda c: c.id))
+    pool = _cue_pool(cues, profile)
     if not pool:
         raise ValueError("no posture cue suits this profile")
     return pool[_rotation_index(person_id, n, len(pool), "cue")]

@@ -143,6 +143,8 @@ async def _with_retry(send: Callable[[], Awaitable[None]], attempts: int = 3) ->
             if attempt == attempts or delay > 30:
                 raise
             await asyncio.sleep(delay)
+        except BadRequest:
+            raise  # a refusal, not a network problem: sending again changes nothing
         except NetworkError as exc:
             # A timed-out request may have been delivered: do not send it twice.
             if attempt == attempts or isinstance(exc, TimedOut):

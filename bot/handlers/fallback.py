@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 
 from bot.context import Ctx
-from bot.handlers.common import Turn, person_handler
+from bot.handlers.common import Turn, language_for, person_handler
 from bot.handlers.safety import message_text
 from bot.handlers.start import answer_zone
 from bot.handlers.walks import answer_minutes
@@ -78,23 +78,18 @@ async def on_error(update: object, ctx: Ctx) -> None:
     """Log without secrets (the log filter redacts them) and tell the person, kindly."""
     log.error("error while handling an update: %s", type(ctx.error).__name__, exc_info=ctx.error)
     if (
-        isinstance(update, Update)
-        and update.effective_chat is not None
-        and update.effective_chat.type == "private"
+        not isinstance(update, Update)
+        or update.effective_chat is None
+        or update.effective_chat.type != "private"
     ):
-        rt = ctx.rt
-        try:
-            await ctx.bot.send_message(
-                update.effective_chat.id,
-                rt.catalog.text(
-                    rt.catalog.default_language
-                    if update.effective_user is None
-                    else (update.effective_user.language_code or "en")[:2]
-                    if (update.effective_user.language_code or "en")[:2] in rt.catalog.languages
-                    else rt.catalog.default_language,
-                    "ui.err.generic",
-                    emergency_number=rt.settings.emergency_number,
-                ),
-            )
-        except Exception:  # the error reply is best effort
-            log.warning("could not send the error reply")
+        return
+    rt = ctx.rt
+    text = rt.catalog.text(
+        language_for(update, None, rt),
+        "ui.err.generic",
+        emergency_number=rt.settings.emergency_number,
+    )
+    try:
+        await ctx.bot.send_message(update.effective_chat.id, text)
+    except Exception:  # the error reply is best effort
+        log.warning("could not send the error reply")

@@ -66,10 +66,20 @@ class FloodGate:
             self.warned.discard(user_id)
 
 
+SAFETY_BUTTONS = ("rf:", "ob:scr:", "op:")
+
+
 async def flood_control(update: Update, ctx: Ctx) -> None:
-    """Group -1 (after red-flag triage, which always runs): too many messages a minute are ignored."""
+    """Group -1 (after red-flag triage, which always runs): too many messages a minute are ignored.
+
+    Red-flag buttons (answers to safety questions, check-ins, operator acknowledgements) pass.
+    """
     user = update.effective_user
     if user is None:
+        return
+    if update.callback_query is not None and (update.callback_query.data or "").startswith(
+        SAFETY_BUTTONS
+    ):
         return
     gate: FloodGate = ctx.rt.extras.setdefault("flood", FloodGate(ctx.rt.settings.flood_per_minute))
     now = time.monotonic()

@@ -12,8 +12,10 @@ from bot.handlers.common import Turn, deliver, open_turn, person_handler
 from bot.models import Escalation, SymptomReport
 from bot.parsing import parse_answer
 from bot.services import redflags
+from bot.services.redflags import TIER_RANK
 from bot.triage import FLAGS, Assessment, assess
 from jobs.outgoing import Buttons
+from messages.catalog import normalise_language
 
 log = logging.getLogger(__name__)
 
@@ -39,40 +41,67 @@ async def triage_text(update: Update, ctx: Ctx) -> None:
         return
     if update.effective_chat.type != "private":
         return
-    user_lang = (update.effective_user.language_code or "en")[:2]
-    assessment = assess(text[:4096], user_lang)
+    assessment = assess_everywhere(text[:4096], ctx.rt.catalog.languages)
     answer = parse_answer(text) if len(text) <= 40 else None
-    if (
-        not assessment.is_red_flag
-        and not assessment.confirm
-        and not assessment.question
-        and answer is None
-    ):
+    if not (assessment.is_red_flag or assessment.confirm or assessment.question or answer):
         return
-    handled = False
-    async with ctx.rt.sessions() as db, db.begin():
-        turn = await open_turn(
-            ctx, update, db, create=assessment.is_red_flag or bool(assessment.confirm)
-        )
-        person = turn.person
-        if person is not None:
-            pending = person.pending or {}
-            if (
-                pending.get("ask") == "confirm"
-                and answer is not None
-                and not assessment.is_red_flag
-            ):
-                await _confirm_answer(turn, ctx, int(pending["report"]), answer)
-                handled = True
-            elif assessment.is_red_flag or assessment.confirm or assessment.question:
-                if person.language is None or person.consent_at is None:
-                    person.language = turn.lang
-                await _act(turn, ctx, assessment, text)
-                handled = True
+    try:
+        async with ctx.rt.sessions() as db, db.begin():
+            create = assessment.is_red_flag or bool(assessment.confirm)
+            turn = await open_turn(ctx, update, db, create=create)
+            handled = await _handle(turn, ctx, assessment, answer, text)
+    except Exception:
+        # Storage failed: a red flag must still get its answer, straight from here.
+        log.exception("red-flag handling failed; answering without storage")
+        if assessment.is_red_flag or assessment.confirm:
+            await _answer_without_storage(update, ctx, assessment)
+            raise ApplicationHandlerStop from None
+        raise
     if handled:
         ctx.rt.metrics.red_flags.labels(assessment.tier).inc()
         await deliver(ctx, turn)
         raise ApplicationHandlerStop
+
+
+def assess_everywhere(text: str, languages: tuple[str, ...]) -> Assessment:
+    """The most serious reading of the text in every language WalkWell speaks.
+
+    People write in the language they think in, whatever their Telegram client is set to.
+    """
+    readings = [assess(text, lang) for lang in languages]
+    return max(
+        readings, key=lambda a: (TIER_RANK[a.tier], a.crisis, a.confirm is not None, a.question)
+    )
+
+
+async def _handle(
+    turn: Turn, ctx: Ctx, assessment: Assessment, answer: str | None, text: str
+) -> bool:
+    person = turn.person
+    if person is None:
+        return False
+    pending = person.pending or {}
+    if pending.get("ask") == "confirm" and answer is not None and not assessment.is_red_flag:
+        await _confirm_answer(turn, ctx, int(pending["report"]), answer)
+        return True
+    if assessment.is_red_flag or assessment.confirm or assessment.question:
+        if person.consent_at is None:
+            person.language = turn.lang
+        await _act(turn, ctx, assessment, text)
+        return True
+    return False
+
+
+async def _answer_without_storage(update: Update, ctx: Ctx, assessment: Assessment) -> None:
+    """Last resort when the database is down: the emergency message or the list of signs."""
+    rt = ctx.rt
+    user = update.effective_user
+    lang = normalise_language(user.language_code if user else None, rt.catalog.languages)
+    number = rt.settings.emergency_number
+    params = {"emergency_number": number, "urgent_number": number, "crisis_line": number}
+    key = f"redflags.{assessment.flags[0]}.message" if assessment.flags else "redflags.list"
+    if update.effective_chat is not None:
+        await ctx.bot.send_message(update.effective_chat.id, rt.catalog.text(lang, key, **params))
 
 
 async def _act(turn: Turn, ctx: Ctx, assessment: Assessment, text: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import time
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
@@ -217,7 +218,8 @@ async def set_zone(turn: Turn, zone: str) -> None:
 
 
 async def answer_zone(turn: Turn, text: str) -> None:
-    offer_zones(turn, resolve_timezone(text), text)
+    # The first look-up builds the city index (about 2 s): keep the event loop free meanwhile.
+    offer_zones(turn, await asyncio.to_thread(resolve_timezone, text), text)
 
 
 @person_handler()

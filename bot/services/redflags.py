@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -27,7 +27,9 @@ from jobs.outgoing import PRIORITY_RED_FLAG, Buttons, Outgoing
 from jobs.recurrence import next_local_time
 from messages.catalog import Catalog, Html
 
-TIER_RANK = {"none": 0, "soon": 1, "urgent": 2, "emergency": 3, "crisis": 3}
+# Crisis (distress words) sits between soon and urgent: any urgent or emergency flag raises it.
+TIER_RANK = {"none": 0, "soon": 1, "crisis": 1.5, "urgent": 2, "emergency": 3}
+QUOTE_LIMIT = 1000  # characters of the person's words quoted to the operator
 CONFIRM_SAFETY_NET = timedelta(minutes=15)
 MORNING = time(9, 0)
 
@@ -52,8 +54,13 @@ def _buttons(catalog: Catalog, lang: str, pairs: list[tuple[str, str]]) -> Butto
 
 
 def person_buttons(catalog: Catalog, lang: str, tier: str, esc_id: int) -> Buttons:
+    """Buttons under a tier message; every episode can be closed by the person."""
+    if tier == "crisis":
+        return _buttons(catalog, lang, [("all_clear", f"rf:clear:{esc_id}")])
     if tier == "soon":
-        return _buttons(catalog, lang, [("booked", f"rf:booked:{esc_id}")])
+        return _buttons(
+            catalog, lang, [("booked", f"rf:booked:{esc_id}"), ("all_clear", f"rf:clear:{esc_id}")]
+        )
     pairs = [("getting_help", f"rf:help:{esc_id}"), ("all_clear", f"rf:clear:{esc_id}")]
     if tier == "emergency":
         pairs.append(("didnt_mean", f"rf:undo:{esc_id}"))
@@ -128,6 +135,13 @@ async def open_escalation(session: AsyncSession, person: Person) -> Escalation |
     )
 
 
+def _quote(text: str | None) -> str:
+    """The person's words for the operator, short enough for one Telegram message."""
+    if not text:
+        return ""
+    return text if len(text) <= QUOTE_LIMIT else text[:QUOTE_LIMIT] + "…"
+
+
 def who(person: Person) -> Html:
     """The person for an operator: a tap-to-open link and a hashed reference (no other data)."""
     name = html.escape(person.first_name or "?")
@@ -160,7 +174,7 @@ def operator_alert(
             lang,
             "redflags.operator.crisis",
             person=who(person),
-            text=text or "",
+            text=_quote(text),
             time_utc=now.strftime("%Y-%m-%d %H:%M"),
         )
     else:
@@ -170,7 +184,7 @@ def operator_alert(
             tier=deps.catalog.text(lang, f"redflags.tier.{tier}"),
             flags=label or flags,
             person=who(person),
-            text=text or "-",
+            text=_quote(text) or "-",
             time_utc=now.strftime("%Y-%m-%d %H:%M"),
             time_local=local.strftime(f"%Y-%m-%d %H:%M {person.timezone}"),
             answers=answers or "-",
@@ -215,6 +229,12 @@ async def raise_flag(
         session.add(esc)
     elif newly_raised:
         esc.tier = tier
+        # The higher tier brings its own check-ins: drop the ones planned for the lower tier.
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.escalation_id == esc.id, Delivery.status == "scheduled")
+            .values(status="skipped")
+        )
     known = [f for f in esc.flags.split(",") if f]
     esc.flags = ",".join(dict.fromkeys([*known, *(flags or ("crisis",))]))[:120]
     await session.flush()
@@ -225,7 +245,7 @@ async def raise_flag(
     rows: list[Delivery] = []
     if crisis:
         body = deps.catalog.text(lang, "redflags.crisis", **params)
-        buttons: Buttons = ()
+        buttons = person_buttons(deps.catalog, lang, "crisis", esc.id)
     else:
         body = tier_message(deps, person, flags, third_party=third_party)
         buttons = person_buttons(deps.catalog, lang, tier, esc.id)
@@ -247,8 +267,8 @@ async def raise_flag(
         alert, alert_buttons = operator_alert(
             deps,
             person,
-            tier=esc.tier,
-            flags=esc.flags,
+            tier=tier,
+            flags=",".join(flags) or "crisis",
             esc_id=esc.id,
             text=text,
             now=now,
@@ -258,7 +278,7 @@ async def raise_flag(
             _outbox(
                 session,
                 chat_id=chat,
-                person=None,
+                person=person,
                 kind="operator",
                 text=alert,
                 buttons=alert_buttons,
@@ -320,7 +340,7 @@ def _plan_checkins(
             _outbox(
                 session,
                 chat_id=chat,
-                person=None,
+                person=person,
                 kind="operator",
                 text=alert,
                 buttons=ack,
@@ -412,7 +432,7 @@ async def ask_confirm(
                 now=now + CONFIRM_SAFETY_NET, answers=deps.catalog.text(deps.catalog.default_language, "redflags.operator.unanswered"),
             )  # fmt: skip
             _outbox(
-                session, chat_id=chat, person=None, kind="operator", text=alert, buttons=(),
+                session, chat_id=chat, person=person, kind="operator", text=alert, buttons=(),
                 due=now + CONFIRM_SAFETY_NET, now=now, escalation=None, conditions=cond,
             )  # fmt: skip
     await session.flush()

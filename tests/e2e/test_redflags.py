@@ -253,3 +253,113 @@ async def test_a_typed_yes_answers_the_confirming_question(database_url: str) ->
         await h.send(alex, "not sure if I wet myself")
         replies = await h.send(alex, "yes")
         assert "112" in replies[0].plain
+
+
+async def test_german_words_from_an_english_client_are_still_understood(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3017, language_code="en")
+        await h.onboard(alex)
+        replies = await h.send(alex, "ich kann seit heute früh nicht mehr pinkeln")
+        assert "112" in replies[0].plain
+        (esc,) = await escalations(h)
+        assert esc.tier == "emergency"
+
+
+async def test_distress_words_do_not_hide_a_later_emergency(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3018)
+        await h.onboard(alex)
+        await h.send(alex, "I want to end it all")
+        await h.send(alex, EMERGENCY)
+        (esc,) = await escalations(h)
+        assert esc.tier == "emergency"
+        last_alert = h.stand.transcript(ESCALATION_CHAT)[-1]
+        assert "E1" in last_alert.plain
+        async with h.runtime.sessions() as session:
+            checkins = (
+                await session.scalars(
+                    select(Delivery).where(
+                        Delivery.kind == "checkin", Delivery.status == "scheduled"
+                    )
+                )
+            ).all()
+        assert len(checkins) == 4  # 1 h, no-reply nudge at 2 h, 4 h, next morning
+
+
+async def test_a_very_long_emergency_message_still_reaches_the_clinic(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3019)
+        await h.onboard(alex)
+        await h.send(alex, EMERGENCY + ". " + "more words " * 360)
+        (alert,) = h.stand.transcript(ESCALATION_CHAT)
+        assert "…" in alert.plain
+
+
+async def test_a_crisis_can_be_closed_and_reminders_come_back(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3020)
+        await h.onboard(alex)
+        (message,) = await h.send(alex, "I want to end it all")
+        assert message.buttons
+        await h.tap(alex, message, 0)
+        await h.advance(BERLIN_8AM - h.clock.now())
+        assert len(reminders(h, alex)) == 1
+
+
+async def test_raising_the_tier_does_not_double_the_check_ins(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3021)
+        await h.onboard(alex)
+        await h.send(alex, "I've had a fever of 39 and chills with this back pain")
+        await h.send(alex, EMERGENCY)
+        before = len(h.stand.transcript(alex))
+        await h.advance(timedelta(hours=4))
+        sent = h.stand.transcript(alex)[before:]
+        four_hour = h.runtime.catalog.text(
+            "en", "redflags.checkin.emergency_4h", emergency_number="112"
+        )
+        urgent = h.runtime.catalog.text(
+            "en", "redflags.checkin.urgent_4h", emergency_number="112", urgent_number="112"
+        )
+        texts = [m.text for m in sent]
+        assert urgent not in texts
+        assert texts.count(four_hour) <= 1
+
+
+async def test_routine_messages_wait_while_an_emergency_is_open(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3022)
+        await h.onboard(alex)
+        replies = await h.send(alex, "/log 10 2")
+        await h.tap(alex, replies[-1], 1)  # a walk: tomorrow's morning check is planned
+        await h.send(alex, EMERGENCY)
+        await h.advance(datetime(2026, 1, 6, 8, 0, tzinfo=UTC) - h.clock.now())  # 09:00 in Berlin
+        assert not any(
+            any((d or "").startswith("mc:") for d in m.callback_data)
+            for m in h.stand.transcript(alex)
+        )
+
+
+async def test_delete_also_removes_pending_clinic_alerts(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3023)
+        await h.onboard(alex)
+        await h.send(alex, "not sure if I wet myself")
+        (confirm,) = await h.send(alex, "/delete")
+        await h.tap(alex, confirm, 0)
+        await h.advance(timedelta(minutes=20))
+        assert h.stand.transcript(ESCALATION_CHAT) == []
+
+
+async def test_a_confirming_tap_gets_through_even_when_flooding(database_url: str) -> None:
+    async with running_bot(database_url, WALKWELL_FLOOD_PER_MINUTE=12) as h:
+        alex = h.stand.person(3024)
+        await h.onboard(alex)  # eleven updates
+        for _ in range(5):
+            await h.stand.send(alex, "/help")
+        await h.settle()
+        await h.stand.send(alex, "not sure if I wet myself")
+        await h.settle()
+        question = next(m for m in reversed(h.stand.transcript(alex)) if len(m.buttons) == 3)
+        replies = await h.tap(alex, question, 0)
+        assert "112" in replies[0].plain
