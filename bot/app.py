@@ -27,7 +27,7 @@ from messages.catalog import Catalog, load_catalog
 log = logging.getLogger(__name__)
 
 COMMANDS = (
-    "start", "help", "schedule", "morning", "evening", "meals", "aftermeal", "ate", "pause",
+    "start", "help", "schedule", "contact", "morning", "evening", "meals", "aftermeal", "ate", "pause",
     "resume", "quiet", "timezone", "language", "posture", "stretch", "log", "pain", "progress",
     "symptoms", "redflags", "sos", "export", "delete", "stop",
 )  # fmt: skip

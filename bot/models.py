@@ -88,6 +88,10 @@ class Person(Base):
     cue_count: Mapped[int] = mapped_column(Integer, default=0)
     reminder_count: Mapped[int] = mapped_column(Integer, default=0)
     weekly_day: Mapped[int] = mapped_column(SmallInteger, default=6)  # Sunday
+    # Opt-in trusted contact (spec §5.8): an invitation code, then the contact's own chat.
+    contact_code: Mapped[str | None] = mapped_column(String(24), unique=True)
+    contact_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    contact_name: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
 
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, text, update
 
 from bot.models import Delivery, Escalation, Person, ReminderRule, SymptomReport
 from jobs.outgoing import PRIORITY_REMINDER, Outgoing
@@ -30,6 +30,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
+# One UPDATE for a whole claimed batch (an executemany sends one statement per row).
+ADVANCE_PG = text(
+    "UPDATE reminder_rules AS r SET next_due_at = v.due, enabled = v.enabled "
+    "FROM unnest(CAST(:ids AS integer[]), CAST(:dues AS timestamptz[]), CAST(:enabled AS boolean[])) "
+    "AS v(id, due, enabled) WHERE r.id = v.id"
+)
 # Outbox kinds that are routine (not safety): held while a person is inactive or in an episode.
 ROUTINE_KINDS = ("reminder", "weekly", "morning_check", "broadcast")
 
@@ -166,12 +172,7 @@ class Dispatcher:
                     result.held += 1
                     self.rt.metrics.reminders.labels(reason).inc()
             conn = await session.connection()
-            await conn.execute(
-                update(R)
-                .where(R.c.id == bindparam("r_id"))
-                .values(next_due_at=bindparam("r_due"), enabled=bindparam("r_enabled")),
-                advances,
-            )
+            await self._advance(conn, advances)
             ids: list[int] = []
             if deliveries:
                 inserted = await conn.execute(
@@ -184,6 +185,25 @@ class Dispatcher:
         result.sent += len(outgoing)
         self.submit([self._render(row, delivery_id) for row, delivery_id in outgoing])
         return len(rows)
+
+    async def _advance(self, conn: Any, advances: list[dict[str, Any]]) -> None:
+        """Move every claimed rule to its next due instant, in one statement on PostgreSQL."""
+        if self.rt.settings.is_sqlite:
+            await conn.execute(
+                update(R)
+                .where(R.c.id == bindparam("r_id"))
+                .values(next_due_at=bindparam("r_due"), enabled=bindparam("r_enabled")),
+                advances,
+            )
+            return
+        await conn.execute(
+            ADVANCE_PG,
+            {
+                "ids": [a["r_id"] for a in advances],
+                "dues": [a["r_due"] for a in advances],
+                "enabled": [a["r_enabled"] for a in advances],
+            },
+        )
 
     @staticmethod
     def _delivery(

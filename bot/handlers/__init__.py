@@ -11,7 +11,18 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import admin, content, fallback, guards, privacy, safety, schedule, start, walks
+from bot.handlers import (
+    admin,
+    contact,
+    content,
+    fallback,
+    guards,
+    privacy,
+    safety,
+    schedule,
+    start,
+    walks,
+)
 
 GROUP_PRIVATE = -3
 GROUP_TRIAGE = -2
@@ -46,7 +57,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         "log": walks.log_cmd, "pain": walks.pain_cmd, "progress": walks.progress_cmd,
         "symptoms": safety.symptoms, "redflags": safety.redflag_list, "sos": safety.redflag_list,
         "help_now": safety.redflag_list, "export": privacy.export_cmd, "delete": privacy.delete_cmd,
-        "stats": admin.stats, "escalations": admin.escalations, "broadcast": admin.broadcast,
+        "contact": contact.contact_cmd, "stats": admin.stats, "escalations": admin.escalations, "broadcast": admin.broadcast,
     }  # fmt: skip
     new_messages = filters.UpdateType.MESSAGE
     for name, callback in commands.items():
@@ -61,7 +72,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         r"^ob:": start.on_onboarding_button, r"^lang:": start.on_language_button,
         r"^rf:pin$": safety.pin_list, r"^rf:": safety.on_redflag_button,
         r"^op:ack:": safety.on_operator_ack, r"^w:": walks.on_walk_button, r"^mc:": walks.on_morning_check,
-        r"^sch:": schedule.on_schedule_button,
+        r"^sch:": schedule.on_schedule_button, r"^ct:[yn]:": contact.on_contact_button,
         r"^del:(yes|no)$": privacy.on_delete_button, r"^adm:": admin.on_broadcast_button,
     }  # fmt: skip
     for pattern, callback in buttons.items():

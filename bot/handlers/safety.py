@@ -35,7 +35,7 @@ def message_text(update: Update) -> str:
 
 
 async def triage_text(update: Update, ctx: Ctx) -> None:
-    """Group -1: every text, caption and edit is assessed before anything else sees it."""
+    """Group -2: every text, caption and edit is assessed before anything else sees it."""
     text = message_text(update)
     if not text or update.effective_user is None or update.effective_chat is None:
         return

@@ -8,6 +8,7 @@ from datetime import time
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 
 from bot.context import Ctx
+from bot.handlers import contact
 from bot.handlers.common import Turn, person_handler
 from bot.handlers.format import fmt_next, schedule_summary
 from bot.handlers.safety import SCREEN_FLAGS, deps
@@ -75,6 +76,10 @@ async def start(update: Update, ctx: Ctx, turn: Turn) -> None:
     """/start: welcome and consent; later, resume onboarding or show the current setup."""
     person = turn.person
     assert person is not None
+    argument = (ctx.args or [""])[0]
+    if argument.startswith(contact.CODE_PREFIX):
+        await contact.invitation(turn, argument[len(contact.CODE_PREFIX) :])
+        return
     if person.consent_at is None:
         ask_step(turn, "consent")
         return

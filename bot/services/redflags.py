@@ -287,10 +287,41 @@ async def raise_flag(
                 escalation=esc,
             )
         )
+    if tier == "emergency" and person.contact_chat_id is not None:
+        rows.append(_contact_alert(session, deps, person, esc, now))
+        told = deps.catalog.text(lang, "ui.contact.told", contact_name=person.contact_name or "?")
+        rows.append(
+            _outbox(
+                session,
+                chat_id=person.chat_id,
+                person=person,
+                kind="redflag",
+                text=told,
+                buttons=(),
+                due=now,
+                now=now,
+                escalation=esc,
+            )  # fmt: skip
+        )
     if newly_raised and not crisis:
         _plan_checkins(session, deps, person, esc, tier, now)
     await session.flush()
     return [Outgoing.from_row(r) for r in rows]
+
+
+def _contact_alert(
+    session: AsyncSession, deps: Deps, person: Person, esc: Escalation, now: datetime
+) -> Delivery:
+    """The opted-in trusted contact hears of an emergency (never of anything else)."""
+    assert person.contact_chat_id is not None
+    text = deps.catalog.text(
+        person.language, "ui.contact.alert", name=person.first_name or "?",
+        time=now.astimezone(ZoneInfo(person.timezone)).strftime("%H:%M"), **number_params(person, deps.settings),
+    )  # fmt: skip
+    return _outbox(
+        session, chat_id=person.contact_chat_id, person=person, kind="operator", text=text,
+        buttons=(), due=now, now=now, escalation=esc,
+    )  # fmt: skip
 
 
 def _plan_checkins(

@@ -42,8 +42,12 @@ def upgrade() -> None:
     sa.Column('cue_count', sa.Integer(), nullable=False),
     sa.Column('reminder_count', sa.Integer(), nullable=False),
     sa.Column('weekly_day', sa.SmallInteger(), nullable=False),
+    sa.Column('contact_code', sa.String(length=24), nullable=True),
+    sa.Column('contact_chat_id', sa.BigInteger(), nullable=True),
+    sa.Column('contact_name', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_people')),
+    sa.UniqueConstraint('contact_code', name=op.f('uq_people_contact_code')),
     sa.UniqueConstraint('telegram_user_id', name=op.f('uq_people_telegram_user_id'))
     )
     op.create_table('pain_logs',

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, inspect, select
@@ -341,3 +342,90 @@ async def test_blocking_the_bot_is_noticed_at_once(database_url: str) -> None:
         assert person is not None
         assert person.status == "blocked"
         assert all(v[2] is None for v in (await rules_of(h, alex.user_id)).values())
+
+
+@pytest.mark.parametrize(
+    ("command", "error_key"),
+    [
+        ("/evening 99:99", "ui.err.time"),
+        ("/evening 7pm someday", "ui.err.weekdays"),
+        ("/meals", "ui.err.meals"),
+        ("/aftermeal lots", "ui.err.delay"),
+        ("/aftermeal 999", "ui.err.delay"),
+        ("/pause forever", "ui.err.pause"),
+        ("/pause 365 days", "ui.err.pause"),
+        ("/quiet 7", "ui.err.quiet"),
+        ("/quiet 22:00-22:00", "ui.err.quiet"),
+        ("/log", "ui.err.log"),
+        ("/log 20 eleven", "ui.err.log"),
+        ("/pain", "ui.err.pain"),
+    ],
+)
+async def test_every_command_with_bad_arguments_explains_and_changes_nothing(
+    database_url: str, command: str, error_key: str
+) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(4030)
+        await h.onboard(alex)
+        before = await rules_of(h, alex.user_id)
+        async with h.runtime.sessions() as session:
+            person_before = await session.scalar(
+                select(Person).where(Person.telegram_user_id == alex.user_id)
+            )
+        (reply,) = await h.send(alex, command)
+        expected = h.runtime.catalog.text("en", error_key, text=command.partition(" ")[2])
+        assert reply.text == expected
+        assert await rules_of(h, alex.user_id) == before
+        async with h.runtime.sessions() as session:
+            person_after = await session.scalar(
+                select(Person).where(Person.telegram_user_id == alex.user_id)
+            )
+        assert person_before is not None
+        assert person_after is not None
+        assert (person_after.paused_until, person_after.quiet_start, person_after.meal_delay_minutes) == (
+            person_before.paused_until, person_before.quiet_start, person_before.meal_delay_minutes,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("command", "reply_key", "params"),
+    [
+        ("/pause 3 days", "ui.pause.set", {"date": "07.01.2026"}),  # today, tomorrow, the day after
+        ("/resume", "ui.resume.not_paused", {}),
+        ("/quiet 22:00-07:00", "ui.quiet.set", {"start": "22:00", "end": "07:00"}),
+        ("/quiet off", "ui.quiet.off", {}),
+        ("/aftermeal 30", "ui.aftermeal.set", {"delay": 30}),
+        ("/ate", "ui.ate.set", {"time": "07:20"}),  # 07:00 in Berlin + the 20-minute delay
+        ("/meals off", "ui.meals.off", {}),
+        ("/evening off", "ui.schedule.off", {"label": "EVENING"}),
+    ],
+)
+async def test_every_schedule_command_confirms_what_it_did(
+    database_url: str, command: str, reply_key: str, params: dict[str, object]
+) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(4031)
+        await h.onboard(alex)
+        replies = await h.send(alex, command)
+        if params.get("label") == "EVENING":
+            params = {"label": h.runtime.catalog.text("en", "ui.kind.evening")}
+        assert replies[0].text == h.runtime.catalog.text("en", reply_key, **params)
+
+
+async def test_timezone_and_language_can_be_changed_later(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(4032)
+        await h.onboard(alex)
+        (offer,) = await h.send(alex, "/timezone Kathmandu")
+        await h.tap(alex, offer, 0)
+        assert "Asia/Kathmandu" in h.texts(alex)[-1]
+        local_time, _, due = (await rules_of(h, alex.user_id))["morning"]
+        assert local_time == time(8)
+        assert due is not None
+        assert due.astimezone(ZoneInfo("Asia/Kathmandu")).time() == time(8)
+        (choose,) = await h.send(alex, "/language")
+        await h.tap(alex, choose, "Deutsch")
+        (reply,) = await h.send(alex, "/help")
+        assert reply.text == h.runtime.catalog.text("de", "ui.help.text")
+        (bad,) = await h.send(alex, "/timezone qqqqqzzzz")
+        assert bad.text == h.runtime.catalog.text("de", "ui.tz.not_found", text="qqqqqzzzz")

@@ -363,3 +363,31 @@ async def test_a_confirming_tap_gets_through_even_when_flooding(database_url: st
         question = next(m for m in reversed(h.stand.transcript(alex)) if len(m.buttons) == 3)
         replies = await h.tap(alex, question, 0)
         assert "112" in replies[0].plain
+
+
+async def test_a_trusted_contact_is_told_of_an_emergency_only_after_opting_in(
+    database_url: str,
+) -> None:
+    async with running_bot(database_url) as h:
+        alex, sam = h.stand.person(3025, "Alex"), h.stand.person(3026, "Sam")
+        await h.onboard(alex)
+        await h.send(
+            alex, "I've had a fever of 39 and chills with this back pain"
+        )  # urgent: nobody told
+        assert h.stand.transcript(sam) == []
+        (invite,) = await h.send(alex, "/contact")
+        link = next(w for w in invite.plain.split() if w.startswith("https://t.me/"))
+        code = link.split("start=")[1]
+        (ask,) = await h.send(sam, f"/start {code}")
+        assert "Alex" in ask.plain
+        await h.tap(sam, ask, 0)  # Sam agrees
+        await h.send(alex, EMERGENCY)
+        alert = h.stand.transcript(sam)[-1]
+        assert "Alex" in alert.plain
+        assert "112" in alert.plain
+        assert h.texts(alex)[-1] == h.runtime.catalog.text(
+            "en", "ui.contact.told", contact_name="Sam"
+        )
+        (removed,) = await h.send(alex, "/contact off")
+        again = await h.send(sam, f"/start {code}")  # the link was single-use
+        assert again[0].plain == h.runtime.catalog.text("en", "ui.err.stale_button")
