@@ -37,6 +37,9 @@ def reminder_buttons(catalog: Catalog, lang: str, delivery_id: int) -> Buttons:
     )
 
 
+SLOTS = {"morning": 0, "breakfast": 1, "lunch": 2, "dinner": 3, "evening": 4, "ate": 5, "snooze": 6}
+
+
 def render_reminder(
     catalog: Catalog,
     *,
@@ -50,25 +53,36 @@ def render_reminder(
 ) -> tuple[str, Buttons]:
     """The reminder text and its buttons; rotation is by person and local day (pure)."""
     programme = programme or {}
-    slot = {
-        "morning": 0,
-        "breakfast": 1,
-        "lunch": 2,
-        "dinner": 3,
-        "evening": 4,
-        "ate": 5,
-        "snooze": 6,
-    }.get(kind, 7)
-    n = local_day.toordinal() * 8 + slot
+    n = local_day.toordinal() * 8 + SLOTS.get(kind, 7)
     target = int(programme.get("target_minutes", DEFAULT_TARGET_MINUTES))
     variant = reminder_variant(person_id, n, catalog.variants(lang, f"reminders.{kind}"))
-    parts = [catalog.render(variant, minutes=target)]
+    step = None
+    interval = rounds = 0
     if programme.get("mode") == "interval":
         interval = int(programme.get("interval_minutes", 5))
         rounds = max(1, int(programme.get("interval_rounds", max(1, target // max(1, interval)))))
         step = reminder_variant(person_id, n, catalog.variants(lang, "reminders.interval"))
+    cue = posture_cue(
+        person_id, n, catalog.posture_cues(lang), content_profile(stenosis, programme)
+    )
+    text = _compose(catalog, lang, variant, step, cue.text, target, interval, rounds)
+    return text, reminder_buttons(catalog, lang, delivery_id)
+
+
+@lru_cache(maxsize=4096)
+def _compose(
+    catalog: Catalog,
+    lang: str,
+    variant: str,
+    step: str | None,
+    cue: str,
+    target: int,
+    interval: int,
+    rounds: int,
+) -> str:
+    """The text from its chosen parts; few combinations exist, so the morning peak hits the cache."""
+    parts = [catalog.render(variant, minutes=target)]
+    if step is not None:
         parts.append(catalog.render(step, interval=interval, rounds=rounds, minutes=target))
-    profile = content_profile(stenosis, programme)
-    cue = posture_cue(person_id, n, catalog.posture_cues(lang), profile)
-    parts.append(catalog.text(lang, "ui.reminder.footer_cue", cue=Html(cue.text)))
-    return "\n\n".join(parts), reminder_buttons(catalog, lang, delivery_id)
+    parts.append(catalog.text(lang, "ui.reminder.footer_cue", cue=Html(cue)))
+    return "\n\n".join(parts)
