@@ -14,6 +14,7 @@ import itertools
 import logging
 import time
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, update
@@ -22,6 +23,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from bot.models import Delivery, Person, ReminderRule
 from jobs.outgoing import PRIORITY_RED_FLAG, Outcome, Outgoing
+from jobs.recurrence import missed_collapse
 
 if TYPE_CHECKING:
     from telegram import Bot
@@ -201,11 +203,10 @@ class Sender:
 
     async def _send(self, item: Outgoing, attempt: int) -> None:
         metrics = self.rt.metrics
-        if item.kind == "reminder":
-            late = self.rt.clock.now() - item.due_at
-            if late.total_seconds() > 60 * self.rt.settings.missed_after_minutes:
-                self._record(item, "missed", attempt)  # never a stale burst
-                return
+        grace = timedelta(minutes=self.rt.settings.missed_after_minutes)
+        if item.kind == "reminder" and missed_collapse(item.due_at, self.rt.clock.now(), grace):
+            self._record(item, "missed", attempt)  # never a stale burst
+            return
         started = time.perf_counter()
         try:
             message = await self.bot.send_message(

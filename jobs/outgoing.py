@@ -9,7 +9,6 @@ from typing import Any
 Buttons = tuple[tuple[tuple[str, str], ...], ...]  # rows of (label, callback_data)
 
 PRIORITY_RED_FLAG = 0
-PRIORITY_OPERATOR = 1
 PRIORITY_CHECKIN = 2
 PRIORITY_REMINDER = 5
 PRIORITY_BROADCAST = 8

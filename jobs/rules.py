@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from jobs.recurrence import in_quiet_hours, next_occurrence
+from jobs.recurrence import in_quiet_hours, missed_collapse, next_occurrence
 
 RECURRING_KINDS = ("morning", "evening", "breakfast", "lunch", "dinner")
 MEAL_KINDS = ("breakfast", "lunch", "dinner")
@@ -71,6 +71,6 @@ def gate(
         and in_quiet_hours(local.time(), quiet_start, quiet_end)
     ):
         return "quiet"
-    if now - due > missed_after:
+    if missed_collapse(due, now, missed_after):
         return "missed"
     return None
