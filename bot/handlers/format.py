@@ -78,7 +78,7 @@ async def schedule_summary(turn: Turn) -> str:
         lines.append(
             turn.t("ui.schedule.paused_until", date=person.paused_until.strftime("%d.%m.%Y"))
         )
-    dues = [v.next_due_at for v in views if v.next_due_at]
+    dues = [v.next_due_at for v in views if v.next_due_at]  # views are loaded already
     if dues:
         lines.append(turn.t("ui.schedule.next", when=fmt_next(turn, min(dues))))
     return "\n".join(lines)

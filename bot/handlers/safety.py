@@ -68,7 +68,8 @@ def assess_everywhere(text: str, languages: tuple[str, ...]) -> Assessment:
 
     People write in the language they think in, whatever their Telegram client is set to.
     """
-    readings = [assess(text, lang) for lang in languages]
+    # assess() always runs the English lexicon too, so English on its own would be work done twice.
+    readings = [assess(text, lang) for lang in languages if lang != "en"] or [assess(text, "en")]
     return max(
         readings, key=lambda a: (TIER_RANK[a.tier], a.crisis, a.confirm is not None, a.question)
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from telegram import Update
 
@@ -31,7 +31,7 @@ def _error(turn: Turn, exc: ParseError) -> None:
     turn.say(exc.key, text=exc.text)
 
 
-def _changed(ctx: Ctx, due) -> None:  # type: ignore[no-untyped-def]
+def _changed(ctx: Ctx, due: datetime | None) -> None:
     if ctx.rt.dispatcher is not None:
         ctx.rt.dispatcher.schedule_changed(due)
 

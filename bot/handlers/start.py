@@ -170,18 +170,12 @@ async def on_onboarding_button(update: Update, ctx: Ctx, turn: Turn) -> None:
         person.status = "active"
         if arg == "edit":
             turn.say("ui.plan.edit_help")
-        nxt = await first_due(turn)
+        nxt = await schedules.next_due_of(turn.db, person)
         turn.say("ui.plan.done", next=fmt_next(turn, nxt))
         if ctx.rt.dispatcher is not None:
             ctx.rt.dispatcher.schedule_changed(nxt)
         return
     turn.say("ui.err.stale_button")
-
-
-async def first_due(turn: Turn):  # type: ignore[no-untyped-def]
-    assert turn.person is not None
-    dues = [r.next_due_at for r in await schedules.rules(turn.db, turn.person) if r.next_due_at]
-    return min(dues) if dues else None
 
 
 def offer_zones(turn: Turn, matches: list[ZoneMatch], text: str) -> None:

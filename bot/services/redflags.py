@@ -189,9 +189,13 @@ def operator_alert(
             time_local=local.strftime(f"%Y-%m-%d %H:%M {person.timezone}"),
             answers=answers or "-",
         )
-    if esc_id is None:
-        return body, ()
-    return body, (((deps.catalog.text(lang, "redflags.btn.acknowledge"), f"op:ack:{esc_id}"),),)
+    return body, () if esc_id is None else ack_buttons(deps, esc_id)
+
+
+def ack_buttons(deps: Deps, esc_id: int) -> Buttons:
+    """The operator's Acknowledge button for one episode."""
+    label = deps.catalog.text(deps.catalog.default_language, "redflags.btn.acknowledge")
+    return (((label, f"op:ack:{esc_id}"),),)
 
 
 async def raise_flag(
@@ -360,21 +364,13 @@ def _plan_checkins(
                 tier=text(deps.catalog.default_language, "redflags.tier.emergency"),
                 since=now.strftime("%H:%M UTC"),
             )
-            ack: Buttons = (
-                (
-                    (
-                        text(deps.catalog.default_language, "redflags.btn.acknowledge"),
-                        f"op:ack:{esc.id}",
-                    ),
-                ),
-            )
             _outbox(
                 session,
                 chat_id=chat,
                 person=person,
                 kind="operator",
                 text=alert,
-                buttons=ack,
+                buttons=ack_buttons(deps, esc.id),
                 due=nudge_at,
                 now=now,
                 escalation=esc,

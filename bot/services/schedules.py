@@ -125,6 +125,12 @@ async def views(session: AsyncSession, person: Person) -> list[RuleView]:
     ]
 
 
+async def next_due_of(session: AsyncSession, person: Person) -> datetime | None:
+    """The person's soonest reminder, if any is set."""
+    dues = [r.next_due_at for r in await rules(session, person) if r.enabled and r.next_due_at]
+    return min(dues) if dues else None
+
+
 def local_now(person: Person, now: datetime) -> datetime:
     return now.astimezone(ZoneInfo(person.timezone))
 
