@@ -223,6 +223,14 @@ async def sender_rows(report: Report, url: str, sizes: Sizes) -> None:
     async with stand_process(data.CHAT_BASE, max(sizes.sends, sizes.day_people)) as stand:
         fast = await throughput.send_with_sender(url, stand, sizes.sends, limits=False, rate=1e6)
         plain = await throughput.send_sequentially(url, stand, sizes.sequential)
+        ptb_default = await throughput.send_sequentially(url, stand, sizes.sequential, httpx=True)
+        report.add(
+            "sequential send_message, WalkWell's AiohttpRequest",
+            f"{sizes.sequential:,} msgs",
+            f"{plain.rate:,.0f} msg/s",
+            f"{ptb_default.rate:,.0f} msg/s PTB's HTTPXRequest",
+            plain.rate / ptb_default.rate,
+        )
         report.add(
             "Sender, limits off (rate 1e6, 1000/s per chat)",
             f"{sizes.sends:,} msgs",
@@ -233,7 +241,8 @@ async def sender_rows(report: Report, url: str, sizes: Sizes) -> None:
             fast.rate >= 1000 and fast.recorded == sizes.sends,
         )
         report.notes.append(
-            f"stand process busy {fast.stand.busy:.0%} of a core during the Sender run, "
+            f"stand process busy {fast.stand.busy:.0%} of a core during the Sender run "
+            f"(concurrency {fast.concurrency}), "
             f"{plain.stand.busy:.0%} during the sequential run; "
             f"{fast.recorded:,}/{sizes.sends:,} deliveries recorded as sent"
         )

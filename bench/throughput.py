@@ -6,6 +6,7 @@ Each function resets the database, seeds what it needs, measures one thing and c
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import time
 from collections import Counter
@@ -16,6 +17,7 @@ from typing import Any
 
 from telegram import Bot
 from telegram.error import RetryAfter
+from telegram.ext import Defaults, ExtBot
 
 from bench.data import CHAT_BASE, Slot, copy_deliveries, pg_fetch, seed_pg, truncate_pg
 from bench.standproc import RemoteStand, StandStats
@@ -88,6 +90,8 @@ async def claim_peak(url: str, reminders: int, *, batch: int | None = None) -> C
     await seed_pg(0, reminders, now=PEAK, plan=berlin_morning, due=PEAK)
     env = {"WALKWELL_CLAIM_BATCH": batch} if batch else {}
     rt = _runtime(url, FakeClock(PEAK + timedelta(seconds=20)), **env)
+    gc.collect()  # as bot.app.serve() does once start-up is done
+    gc.freeze()
     ids: list[int] = []
     dispatcher = Dispatcher(rt, submit=lambda items: ids.extend(i.delivery_id for i in items))
     try:
@@ -114,6 +118,7 @@ class Sent:
     seconds: float
     recorded: int  # deliveries rows marked sent
     stand: StandStats
+    concurrency: int = 1  # sends in flight at once
 
     @property
     def rate(self) -> float:
@@ -153,9 +158,7 @@ async def send_with_sender(
     items = await _outbox(count, datetime.now(UTC), rt)
     bot = await _bot(rt)
     per_chat = 1000.0 if rate else None
-    # Loopback has no round trip to hide, so two sends in flight are fastest here; production
-    # uses WALKWELL_SEND_CONCURRENCY (8) to cover Telegram's latency.
-    sender = Sender(bot, rt, rate=rate, per_chat_rate=per_chat, concurrency=2)
+    sender = Sender(bot, rt, rate=rate, per_chat_rate=per_chat)  # production concurrency
     await stand.limits(limits)
     await stand.stats()
     try:
@@ -172,19 +175,27 @@ async def send_with_sender(
     if not drained:
         raise RuntimeError("the sender did not drain within 600 s")
     (row,) = await pg_fetch("SELECT count(*) AS n FROM deliveries WHERE status = 'sent'")
-    return Sent(sender.sent, seconds, row["n"], await stand.stats())
+    return Sent(sender.sent, seconds, row["n"], await stand.stats(), sender.concurrency)
 
 
 async def send_sequentially(
-    url: str, stand: RemoteStand, count: int, *, limits: bool = False
+    url: str, stand: RemoteStand, count: int, *, limits: bool = False, httpx: bool = False
 ) -> Sent:
     """Baseline: plain `await bot.send_message(...)` one after another, no limiter, no records.
 
-    A 429 (RetryAfter) is counted by the stand and the message is simply lost.
+    With `httpx`, the Bot uses python-telegram-bot's default networking (HTTPXRequest) instead
+    of WalkWell's AiohttpRequest. A 429 (RetryAfter) is counted by the stand and the message is
+    simply lost.
     """
     rt = _runtime(url, SystemClock(), stand.port)
     items = await _outbox(count, datetime.now(UTC), rt)
-    bot = await _bot(rt)
+    if httpx:
+        bot = ExtBot(
+            DEFAULT_TOKEN, base_url=rt.settings.bot_api_url, defaults=Defaults(parse_mode="HTML")
+        )
+        await bot.initialize()
+    else:
+        bot = await _bot(rt)
     await stand.limits(limits)
     await stand.stats()
     sent = 0

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     per_chat_rate: float = Field(1.0, gt=0, le=30, alias="WALKWELL_PER_CHAT_RATE")
     # Sends in flight at once: enough to hide Telegram's round trip at the global rate.
     send_concurrency: int = Field(8, ge=1, le=256, alias="WALKWELL_SEND_CONCURRENCY")
-    claim_batch: int = Field(1000, ge=1, le=50_000, alias="WALKWELL_CLAIM_BATCH")
+    claim_batch: int = Field(2500, ge=1, le=50_000, alias="WALKWELL_CLAIM_BATCH")
     retention_days: int = Field(730, ge=30, alias="WALKWELL_RETENTION_DAYS")
     flood_per_minute: int = Field(20, ge=1, alias="WALKWELL_FLOOD_PER_MINUTE")
 

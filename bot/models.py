@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     Time,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -113,11 +114,26 @@ class ReminderRule(Base):
     next_due_at: Mapped[datetime | None]
 
 
+OPEN = text("status IN ('scheduled', 'queued', 'sending')")  # not yet sent or given up
+IN_EPISODE = text("escalation_id IS NOT NULL")
+
+
 class Delivery(Base):
     """The outbox: everything the bot sends unprompted, recorded before and after sending."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_pending", "status", "due_at"),)
+    __table_args__ = (
+        # Partial indexes: the table keeps every delivery ever made, these only the few that matter.
+        Index(
+            "ix_deliveries_pending", "status", "due_at", postgresql_where=OPEN, sqlite_where=OPEN
+        ),
+        Index(
+            "ix_deliveries_escalation_id",
+            "escalation_id",
+            postgresql_where=IN_EPISODE,
+            sqlite_where=IN_EPISODE,
+        ),  # fmt: skip
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_id: Mapped[int | None] = mapped_column(
@@ -127,11 +143,11 @@ class Delivery(Base):
     # reminder | redflag | operator | checkin | safety_net | weekly | broadcast | morning_check
     kind: Mapped[str] = mapped_column(String(16))
     priority: Mapped[int] = mapped_column(SmallInteger, default=5)  # 0 = red-flag lane
-    rule_id: Mapped[int | None] = mapped_column(
-        ForeignKey("reminder_rules.id", ondelete="SET NULL")
-    )
+    # The rule that made it: a record, not a foreign key (no per-row check at the morning peak,
+    # no scan of the outbox when a rule is deleted).
+    rule_id: Mapped[int | None] = mapped_column(Integer)
     escalation_id: Mapped[int | None] = mapped_column(
-        ForeignKey("escalations.id", ondelete="SET NULL"), index=True
+        ForeignKey("escalations.id", ondelete="SET NULL")
     )
     reminder_kind: Mapped[str | None] = mapped_column(String(12))
     payload: Mapped[dict[str, Any] | None]  # pre-rendered text and buttons, when not a reminder

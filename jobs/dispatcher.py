@@ -14,15 +14,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import bindparam, func, insert, or_, select, text, update
 
 from bot.models import Delivery, Escalation, Person, ReminderRule, SymptomReport
 from jobs.outgoing import PRIORITY_REMINDER, Outgoing
 from jobs.render import render_reminder
-from jobs.rules import HELD_TIERS, ONE_OFF_KINDS, gate, next_due
+from jobs.rules import HELD_TIERS, ONE_OFF_KINDS, gate, local_instant, next_due
 
 if TYPE_CHECKING:
     from bot.context import Runtime
@@ -30,11 +29,22 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
+CLAIM_LANES = 3  # PostgreSQL: while one lane waits for the database, another computes
 # One UPDATE for a whole claimed batch (an executemany sends one statement per row).
 ADVANCE_PG = text(
     "UPDATE reminder_rules AS r SET next_due_at = v.due, enabled = v.enabled "
     "FROM unnest(CAST(:ids AS integer[]), CAST(:dues AS timestamptz[]), CAST(:enabled AS boolean[])) "
     "AS v(id, due, enabled) WHERE r.id = v.id"
+)
+# One INSERT for a whole claimed batch of reminder deliveries (rule ids are unique in a batch).
+RECORD_PG = text(
+    "INSERT INTO deliveries (person_id, chat_id, kind, priority, rule_id, reminder_kind, due_at, "
+    f"status, attempts, claimed_at, answered) SELECT v.person_id, v.chat_id, 'reminder', "
+    f"{PRIORITY_REMINDER}, v.rule_id, v.kind, v.due, v.status, 0, v.claimed, false "
+    "FROM unnest(CAST(:person_ids AS integer[]), CAST(:chat_ids AS bigint[]), "
+    "CAST(:rule_ids AS integer[]), CAST(:kinds AS varchar[]), CAST(:dues AS timestamptz[]), "
+    "CAST(:statuses AS varchar[]), CAST(:claimed AS timestamptz[])) "
+    "AS v(person_id, chat_id, rule_id, kind, due, status, claimed) RETURNING rule_id, id"
 )
 # Outbox kinds that are routine (not safety): held while a person is inactive or in an episode.
 ROUTINE_KINDS = ("reminder", "weekly", "morning_check", "broadcast")
@@ -86,10 +96,10 @@ class Dispatcher:
             now = self.rt.clock.now()
             result = TickResult()
             batch = self.rt.settings.claim_batch
-            while True:
-                claimed = await self._claim_rules(now, batch, result)
-                if claimed < batch:
-                    break
+            # Lanes on PostgreSQL: while one waits for the database, another computes; SKIP
+            # LOCKED keeps them apart. SQLite has one writer, so one lane.
+            lanes = 1 if self.rt.settings.is_sqlite else CLAIM_LANES
+            await asyncio.gather(*(self._drain_rules(now, batch, result) for _ in range(lanes)))
             while await self._claim_outbox(now, batch, result) >= batch:
                 pass
             self.last_tick = now
@@ -105,6 +115,10 @@ class Dispatcher:
             )
         candidates = [x for x in (rule, outbox) if x is not None]
         return min(candidates) if candidates else None
+
+    async def _drain_rules(self, now: datetime, batch: int, result: TickResult) -> None:
+        while await self._claim_rules(now, batch, result) >= batch:
+            pass
 
     async def _claim_rules(self, now: datetime, batch: int, result: TickResult) -> int:
         settings = self.rt.settings
@@ -136,102 +150,109 @@ class Dispatcher:
         )
         if not settings.is_sqlite:
             stmt = stmt.with_for_update(of=R, skip_locked=True)
-        outgoing: list[tuple[Any, datetime]] = []
         async with self.rt.sessions() as session, session.begin():
             rows = (await session.execute(stmt)).all()
             if not rows:
                 return 0
-            advances: list[dict[str, Any]] = []
-            deliveries: list[dict[str, Any]] = []
-            sendable: list[Any] = []
-            for row in rows:
-                due = row.next_due_at
+            advances: list[tuple[int, datetime | None]] = []
+            recorded: list[tuple[Due, str]] = []  # (reminder, "sending" | "missed")
+            for (
+                rule_id, person_id, kind, local_time, weekdays, delay, due, chat_id, language, tz,
+                status, paused_until, quiet_start, quiet_end, open_tier, programme, stenosis,
+            ) in rows:  # fmt: skip
                 reason = gate(
-                    due=due, now=now, tz=row.timezone, status=row.status,
-                    paused_until=row.paused_until, quiet_start=row.quiet_start,
-                    quiet_end=row.quiet_end, open_tier=row.open_tier, missed_after=missed_after,
+                    due=due, now=now, tz=tz, status=status, paused_until=paused_until,
+                    quiet_start=quiet_start, quiet_end=quiet_end, open_tier=open_tier,
+                    missed_after=missed_after,
                 )  # fmt: skip
-                if row.kind in ONE_OFF_KINDS or row.local_time is None:
+                if kind in ONE_OFF_KINDS or local_time is None:
                     new_due = None
                 else:
-                    after = now if reason == "missed" else due
                     new_due = next_due(
-                        row.local_time, row.delay_minutes, row.weekdays, row.timezone, after
+                        local_time, delay, weekdays, tz, now if reason == "missed" else due
                     )
-                advances.append(
-                    {"r_id": row.id, "r_due": new_due, "r_enabled": new_due is not None}
-                )
-                if reason is None:
-                    sendable.append(row)
-                    deliveries.append(self._delivery(row, due, "sending", now))
-                elif reason == "missed":
-                    result.missed += 1
-                    self.rt.metrics.reminders.labels("missed").inc()
-                    deliveries.append(self._delivery(row, due, "missed", None))
-                else:
-                    result.held += 1
+                advances.append((rule_id, new_due))
+                if reason is None or reason == "missed":
+                    reminder = Due(rule_id, person_id, chat_id, kind, due, language, tz, programme,
+                                   stenosis)  # fmt: skip
+                    recorded.append((reminder, "sending" if reason is None else "missed"))
+                if reason is not None:
                     self.rt.metrics.reminders.labels(reason).inc()
             conn = await session.connection()
             await self._advance(conn, advances)
-            ids: list[int] = []
-            if deliveries:
-                inserted = await conn.execute(
-                    insert(D).returning(D.c.id, D.c.status, sort_by_parameter_order=True),
-                    deliveries,
-                )
-                ids = [r.id for r in inserted if r.status == "sending"]
-            outgoing = list(zip(sendable, ids, strict=True))
+            ids = await self._record(conn, recorded, now) if recorded else {}
+        sendable = [reminder for reminder, status in recorded if status == "sending"]
         result.claimed += len(rows)
-        result.sent += len(outgoing)
-        self.submit([self._render(row, delivery_id) for row, delivery_id in outgoing])
+        result.sent += len(sendable)
+        result.missed += len(recorded) - len(sendable)
+        result.held += len(rows) - len(recorded)
+        self.submit([self._render(due, ids[due.rule_id]) for due in sendable])
         return len(rows)
 
-    async def _advance(self, conn: Any, advances: list[dict[str, Any]]) -> None:
+    async def _advance(self, conn: Any, advances: list[tuple[int, datetime | None]]) -> None:
         """Move every claimed rule to its next due instant, in one statement on PostgreSQL."""
         if self.rt.settings.is_sqlite:
             await conn.execute(
                 update(R)
                 .where(R.c.id == bindparam("r_id"))
                 .values(next_due_at=bindparam("r_due"), enabled=bindparam("r_enabled")),
-                advances,
+                [{"r_id": i, "r_due": due, "r_enabled": due is not None} for i, due in advances],
             )
             return
         await conn.execute(
             ADVANCE_PG,
             {
-                "ids": [a["r_id"] for a in advances],
-                "dues": [a["r_due"] for a in advances],
-                "enabled": [a["r_enabled"] for a in advances],
+                "ids": [i for i, _ in advances],
+                "dues": [due for _, due in advances],
+                "enabled": [due is not None for _, due in advances],
             },
         )
 
+    async def _record(
+        self, conn: Any, recorded: list[tuple[Due, str]], now: datetime
+    ) -> dict[int | None, int]:
+        """Write a delivery for each sent or missed reminder; return rule id -> delivery id."""
+        if self.rt.settings.is_sqlite:
+            inserted = await conn.execute(
+                insert(D).returning(D.c.rule_id, D.c.id, sort_by_parameter_order=True),
+                [self._delivery(due, status, now) for due, status in recorded],
+            )
+        else:
+            inserted = await conn.execute(
+                RECORD_PG,
+                {
+                    "person_ids": [due.person_id for due, _ in recorded],
+                    "chat_ids": [due.chat_id for due, _ in recorded],
+                    "rule_ids": [due.rule_id for due, _ in recorded],
+                    "kinds": [due.kind for due, _ in recorded],
+                    "dues": [due.due_at for due, _ in recorded],
+                    "statuses": [status for _, status in recorded],
+                    "claimed": [now if status == "sending" else None for _, status in recorded],
+                },
+            )
+        return {rule_id: delivery_id for rule_id, delivery_id in inserted}
+
     @staticmethod
-    def _delivery(
-        row: Any, due: datetime, status: str, claimed_at: datetime | None
-    ) -> dict[str, Any]:
+    def _delivery(due: Due, status: str, now: datetime) -> dict[str, Any]:
         return {
-            "person_id": row.person_id, "chat_id": row.chat_id, "kind": "reminder",
-            "priority": PRIORITY_REMINDER, "rule_id": row.id, "reminder_kind": row.kind,
-            "due_at": due, "status": status, "attempts": 0, "claimed_at": claimed_at,
-            "answered": False, "escalation_id": None, "payload": None,
+            "person_id": due.person_id, "chat_id": due.chat_id, "kind": "reminder",
+            "priority": PRIORITY_REMINDER, "rule_id": due.rule_id, "reminder_kind": due.kind,
+            "due_at": due.due_at, "status": status, "attempts": 0,
+            "claimed_at": now if status == "sending" else None, "answered": False,
+            "escalation_id": None, "payload": None,
         }  # fmt: skip
 
-    def _render(self, row: Any, delivery_id: int) -> Outgoing:
-        local_day = row.next_due_at.astimezone(ZoneInfo(row.timezone)).date()
-        lang = (
-            row.language
-            if row.language in self.rt.catalog.languages
-            else self.rt.catalog.default_language
-        )
+    def _render(self, due: Due, delivery_id: int) -> Outgoing:
+        catalog = self.rt.catalog
+        lang = due.language if due.language in catalog.languages else catalog.default_language
         text, buttons = render_reminder(
-            self.rt.catalog, lang=lang, kind=row.kind, person_id=row.person_id,
-            delivery_id=delivery_id, local_day=local_day, programme=row.programme,
-            stenosis=row.stenosis,
+            catalog, lang=lang, kind=due.kind, person_id=due.person_id, delivery_id=delivery_id,
+            local_day=local_instant(due.due_at, due.timezone).date(), programme=due.programme,
+            stenosis=due.stenosis,
         )  # fmt: skip
         return Outgoing(
-            delivery_id=delivery_id, chat_id=row.chat_id, text=text, due_at=row.next_due_at,
-            priority=PRIORITY_REMINDER, person_id=row.person_id, buttons=buttons, kind="reminder",
-        )  # fmt: skip
+            delivery_id, due.chat_id, text, due.due_at, PRIORITY_REMINDER, due.person_id, buttons
+        )
 
     async def _claim_outbox(self, now: datetime, batch: int, result: TickResult) -> int:
         """Scheduled check-ins and alerts, and rows a crashed worker left half-sent."""
@@ -302,7 +323,7 @@ class Dispatcher:
         self.submit(items)
         return len(rows)
 
-    async def _reminder_row(self, session: Any, row: Any) -> Any:
+    async def _reminder_row(self, session: Any, row: Any) -> Due | None:
         stmt = (
             select(P.c.id.label("person_id"), P.c.chat_id, P.c.language, P.c.timezone, P.c.programme,
                    P.c.stenosis, P.c.status)
@@ -311,23 +332,25 @@ class Dispatcher:
         person = (await session.execute(stmt)).first()
         if person is None or person.status != "active":
             return None
-        return _Row(
-            person_id=person.person_id, chat_id=person.chat_id, language=person.language,
+        return Due(
+            rule_id=row.rule_id, person_id=person.person_id, chat_id=person.chat_id,
+            kind=row.reminder_kind or "morning", due_at=row.due_at, language=person.language,
             timezone=person.timezone, programme=person.programme, stenosis=person.stenosis,
-            kind=row.reminder_kind or "morning", next_due_at=row.due_at,
         )  # fmt: skip
 
 
-@dataclass
-class _Row:
+class Due(NamedTuple):
+    """A claimed walk reminder: what its delivery row and its message need."""
+
+    rule_id: int | None
     person_id: int
     chat_id: int
+    kind: str
+    due_at: datetime
     language: str
     timezone: str
     programme: dict[str, Any] | None
     stenosis: bool
-    kind: str
-    next_due_at: datetime
 
 
 def _still_wanted(payload: dict[str, Any], escalation: Any, answered_reports: set[int]) -> bool:

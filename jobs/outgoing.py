@@ -14,9 +14,9 @@ PRIORITY_REMINDER = 5
 PRIORITY_BROADCAST = 8
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs 2.5x, and 100k are built at a peak
 class Outgoing:
-    """One message to send, tied to its outbox row."""
+    """One message to send, tied to its outbox row (treated as a value: never changed)."""
 
     delivery_id: int
     chat_id: int

@@ -15,12 +15,22 @@ DEFAULT_TARGET_MINUTES = 10
 
 def content_profile(stenosis: bool, programme: dict[str, Any] | None) -> ContentProfile:
     programme = programme or {}
-    return ContentProfile(
-        stenosis=stenosis,
-        comfortable_walks=int(programme.get("comfortable_walks", 0)),
-        core_cleared=bool(programme.get("core_cleared", False)),
-        floor_ok=bool(programme.get("floor_ok", True)),
+    return _profile(
+        stenosis,
+        int(programme.get("comfortable_walks", 0)),
+        bool(programme.get("core_cleared", False)),
+        bool(programme.get("floor_ok", True)),
     )
+
+
+@lru_cache(maxsize=256)
+def _profile(
+    stenosis: bool, comfortable_walks: int, core_cleared: bool, floor_ok: bool
+) -> ContentProfile:
+    return ContentProfile(
+        stenosis=stenosis, comfortable_walks=comfortable_walks, core_cleared=core_cleared,
+        floor_ok=floor_ok,
+    )  # fmt: skip
 
 
 @lru_cache(maxsize=64)

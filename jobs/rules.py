@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from functools import lru_cache
 
-from jobs.recurrence import in_quiet_hours, missed_collapse, next_occurrence
+from jobs.recurrence import in_quiet_hours, missed_collapse, next_occurrence, zone
 
 RECURRING_KINDS = ("morning", "evening", "breakfast", "lunch", "dinner")
 MEAL_KINDS = ("breakfast", "lunch", "dinner")
@@ -36,6 +36,7 @@ def fire_time(local_time: time, delay_minutes: int) -> time:
     return base.time()
 
 
+@lru_cache(maxsize=8192)  # pure; at a morning peak thousands of rules share every argument
 def next_due(
     local_time: time, delay_minutes: int, weekdays_mask: int, tz: str, after: datetime
 ) -> datetime:
@@ -43,6 +44,12 @@ def next_due(
     return next_occurrence(
         fire_time(local_time, delay_minutes), tz, after, mask_to_weekdays(weekdays_mask)
     )
+
+
+@lru_cache(maxsize=8192)
+def local_instant(due: datetime, tz: str) -> datetime:
+    """`due` on the wall clock of `tz` (cached: due reminders share few instants and zones)."""
+    return due.astimezone(zone(tz))
 
 
 def gate(
@@ -62,7 +69,7 @@ def gate(
         return "inactive"
     if open_tier in HELD_TIERS:
         return "red_flag"
-    local = due.astimezone(ZoneInfo(tz))
+    local = local_instant(due, tz)
     if paused_until is not None and local.date() <= paused_until:
         return "paused"
     if (

@@ -74,16 +74,33 @@ def _shuffled(size: int, seed: str) -> list[int]:
 
 
 _MASK = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+
+
+def _round(x: int, part: int) -> int:
+    """One splitmix64 step folding `part` into the state `x`."""
+    x = (x ^ (part & _MASK)) * 0xBF58476D1CE4E5B9 & _MASK
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EB & _MASK
+    return x ^ (x >> 31)
 
 
 def _mix(*parts: int) -> int:
     """A fast, well-spread 64-bit hash of integers (splitmix64 steps); deterministic."""
-    x = 0x9E3779B97F4A7C15
+    x = _GOLDEN
     for part in parts:
-        x = (x ^ (part & _MASK)) * 0xBF58476D1CE4E5B9 & _MASK
-        x = (x ^ (x >> 27)) * 0x94D049BB133111EB & _MASK
-        x ^= x >> 31
+        x = _round(x, part)
     return x
+
+
+@lru_cache(maxsize=1024)
+def _cycle_seed(salt: int, cycle: int) -> int:
+    """The hash state shared by everyone in one cycle (one step per person remains)."""
+    return _mix(salt, cycle)
+
+
+@lru_cache(maxsize=64)
+def _salt_code(salt: str) -> int:
+    return crc32(salt.encode())
 
 
 @lru_cache(maxsize=128)
@@ -93,7 +110,7 @@ def _coprimes(size: int) -> tuple[int, ...]:
 
 def _cycle_item(person_id: int, salt: int, cycle: int, size: int, position: int) -> int:
     """Item at `position` of a person's cycle: an affine permutation (a*i + b) mod size."""
-    h = _mix(person_id, salt, cycle)
+    h = _round(_cycle_seed(salt, cycle), person_id)
     steps = _coprimes(size)
     return (steps[h % len(steps)] * position + (h >> 32) % size) % size
 
@@ -109,7 +126,7 @@ def _rotation_index(person_id: int, n: int, size: int, salt: str) -> int:
         raise ValueError("n must not be negative")
     if size <= 2:
         return (n + person_id) % size
-    code = crc32(salt.encode())
+    code = _salt_code(salt)
     cycle, position = divmod(n, size)
     if position <= 1 and cycle > 0:
         first = _cycle_item(person_id, code, cycle, size, 0)
