@@ -68,10 +68,12 @@ METHOD = [
     "start-up: `python -m bot run --no-migrate` (naive: `python -m bench.naive_bot`, one PTB "
     "run_daily job per rule) as a child process; wall time from spawn until the stand (in the "
     "bench process) holds its first long poll; peak RSS = VmHWM 1 s after that",
-    "claim: Dispatcher.tick() with a counting submit, claim_batch 1000; baseline: the same tick "
-    "with WALKWELL_CLAIM_BATCH=1 (SELECT one row, UPDATE, INSERT, commit, per row)",
+    "claim: Dispatcher.tick() with a counting submit and the default settings (batches of 2,500, "
+    "three lanes), after gc.freeze() as at start-up; baseline: the same tick with "
+    "WALKWELL_CLAIM_BATCH=1 (SELECT one row, UPDATE, INSERT, commit, per row)",
     "sending: the stand runs in a second process; jobs.delivery.Sender with the production Bot "
-    "(build_application), outcomes written to PostgreSQL; baseline: sequential bot.send_message",
+    "(build_application: AiohttpRequest, 8 sends in flight), outcomes written to PostgreSQL; "
+    "baselines: sequential bot.send_message with the same Bot, and with PTB's default HTTPXRequest",
     "lateness: dispatcher + Sender + stand with limits on; a clock that runs at real speed and "
     "jumps over idle time to the next due instant; ideal = same due instants through a perfect "
     "30/s FIFO",
@@ -280,6 +282,15 @@ async def sender_rows(report: Report, url: str, sizes: Sizes) -> None:
             "close to ideal",
             None,
         )
+    report.add(
+        "429 answers, normal day, limits on",
+        f"{sizes.day_people:,} people",
+        f"{day.stand.too_many} (busiest 1 s: {day.stand.busiest_second})",
+        "-",
+        None,
+        "0",
+        day.stand.too_many == 0,
+    )
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(day.statuses.items()))
     report.notes.append(
         f"normal day: {day.reminders:,} reminders ({statuses}); max lateness "

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+JITTER_MARGIN = 1.05
 HEARTBEAT_SECONDS = 30.0
 BACKOFF_CAP_SECONDS = 60.0
 CHAT_GONE = ("chat not found", "user is deactivated", "bot was blocked", "bot was kicked")
@@ -91,9 +92,10 @@ class Sender:
     ) -> None:
         self.bot = bot
         self.rt = runtime
-        self.bucket = TokenBucket(rate or runtime.settings.global_rate)
-        # A little over Telegram's one second per chat: arrival times jitter with latency.
-        self.chat_gap = 1.05 / (per_chat_rate or runtime.settings.per_chat_rate)
+        # A little under Telegram's limits: requests leave evenly spaced but arrive with jitter,
+        # and sends spaced exactly 1/30 s apart can put 31 arrivals inside one second.
+        self.bucket = TokenBucket((rate or runtime.settings.global_rate) / JITTER_MARGIN)
+        self.chat_gap = JITTER_MARGIN / (per_chat_rate or runtime.settings.per_chat_rate)
         self.concurrency = concurrency or runtime.settings.send_concurrency
         self.flush_interval = flush_interval
         self._ready: list[tuple[int, int, Outgoing, int]] = []  # (priority, seq, item, attempt)

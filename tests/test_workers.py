@@ -8,15 +8,16 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
-from bot.clock import SystemClock
+from bot.clock import FakeClock, SystemClock
 from bot.config import load_settings
 from bot.context import Runtime
 from bot.db import create_engine, session_factory
 from bot.metrics import Metrics
 from bot.models import Delivery, Person, ReminderRule
 from jobs.dispatcher import Dispatcher
+from jobs.outgoing import Outgoing
 from messages.catalog import load_catalog
 from tests.conftest import run_blocking
 
@@ -104,3 +105,38 @@ def test_three_worker_processes_claim_10000_reminders_exactly_once(
             await engine.dispose()
 
     assert run_blocking(recorded) == (PEOPLE, PEOPLE)
+
+
+async def test_one_tick_gives_every_reminder_its_own_delivery(database_url: str) -> None:
+    """Lanes and batches split the work; each message still carries the delivery made for it."""
+    due = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
+    await seed(database_url, 1_200, due)
+    settings = load_settings(
+        TELEGRAM_BOT_TOKEN=TOKEN, DATABASE_URL=database_url, WALKWELL_CLAIM_BATCH=100
+    )
+    engine = create_engine(database_url)
+    try:
+        runtime = Runtime(
+            settings, FakeClock(due + timedelta(seconds=30)), load_catalog(),
+            session_factory(engine), Metrics(),
+        )  # fmt: skip
+        items: list[Outgoing] = []
+        result = await Dispatcher(runtime, submit=items.extend).tick()
+        async with session_factory(engine)() as session:
+            rows = {d.id: d for d in (await session.execute(select(Delivery.__table__))).all()}
+            rules = dict(
+                (await session.execute(select(ReminderRule.id, ReminderRule.person_id))).all()
+            )
+            still_due = await session.scalar(
+                select(func.count()).where(ReminderRule.next_due_at <= due)
+            )
+    finally:
+        await engine.dispose()
+    assert (result.claimed, result.sent, len(items), len(rows)) == (1_200, 1_200, 1_200, 1_200)
+    assert still_due == 0
+    assert len({item.delivery_id for item in items}) == 1_200
+    for item in items:
+        row = rows[item.delivery_id]
+        assert (row.person_id, row.chat_id, row.status) == (item.person_id, item.chat_id, "sending")
+        assert rules[row.rule_id] == item.person_id
+        assert f"w:done:{item.delivery_id}" in {data for line in item.buttons for _, data in line}

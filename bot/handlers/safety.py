@@ -319,24 +319,24 @@ async def redflag_list(update: Update, ctx: Ctx, turn: Turn) -> None:
             "crisis_line": ctx.rt.settings.emergency_number,
         }
     )
-    turn.say("redflags.list", **params)
-    if (
+    offer_pin = bool(
         update.effective_message
         and update.effective_message.text
         and update.effective_message.text.startswith("/redflags")
-    ):
-        turn.say("redflags.pin_offer", buttons=(((turn.t("redflags.btn.pin"), "rf:pin"),),))
+    )
+    pin = (((turn.t("redflags.btn.pin"), "rf:pin"),),) if offer_pin else ()
+    turn.say("redflags.list", **params, buttons=pin)
 
 
 async def pin_list(update: Update, ctx: Ctx) -> None:
-    """rf:pin: pin the warning-signs message the button sits under's predecessor."""
+    """rf:pin: pin the warning-signs message the button sits under."""
     query = update.callback_query
     assert query is not None
     await query.answer()
     if query.message is not None and update.effective_chat is not None:
         try:
             await ctx.bot.pin_chat_message(
-                update.effective_chat.id, query.message.message_id - 1, disable_notification=True
+                update.effective_chat.id, query.message.message_id, disable_notification=True
             )
         except Exception:  # pinning is a convenience; never fail the chat over it
             log.info("could not pin the warning signs")

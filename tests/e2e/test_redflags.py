@@ -391,3 +391,19 @@ async def test_a_trusted_contact_is_told_of_an_emergency_only_after_opting_in(
         (removed,) = await h.send(alex, "/contact off")
         again = await h.send(sam, f"/start {code}")  # the link was single-use
         assert again[0].plain == h.runtime.catalog.text("en", "ui.err.stale_button")
+
+
+async def test_the_warning_signs_list_can_be_pinned_and_the_pin_is_that_list(
+    database_url: str,
+) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3301)
+        await h.onboard(alex)
+        await h.send(alex, "hello")  # other messages around it must not confuse the pin
+        (listing,) = await h.send(alex, "/redflags")
+        assert "Warning signs" in listing.plain
+        await h.send(alex, "ok thanks")
+        await h.tap(alex, listing, "Pin it")
+        assert h.stand.pinned[alex.chat_id] == listing.message_id
+        (sos,) = await h.send(alex, "/sos")  # the quick list carries no pin button
+        assert sos.buttons == []

@@ -442,7 +442,7 @@ ALLOWED = {
 REQUIRED = [
     *(f"{flag}.{part}" for flag in FLAGS for part in ("message", "confirm", "check", "label")),
     "tier.emergency", "tier.urgent", "tier.soon", "third_party", "question", "crisis", "safety_net",
-    "list", "pin_offer", "unreadable", "paused", "resumed", "checklist.intro", "checklist.none",
+    "list", "unreadable", "paused", "resumed", "checklist.intro", "checklist.none",
     "screen.q1", "screen.q2", "screen.q3", "screen.q4", "spike.intro", "spike.q1", "spike.q2",
     "spike.q3", "checkin.emergency_1h", "checkin.emergency_4h", "checkin.emergency_morning",
     "checkin.urgent_4h", "checkin.urgent_morning", "checkin.soon_3d", "checkin.soon_7d",
