@@ -46,7 +46,8 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
                 headers={"User-Agent": self.USER_AGENT},
-                trust_env=True,  # HTTPS_PROXY and friends, as httpx (PTB's default) honours them
+                # Not trust_env: its proxy lookup on every request halves the send rate.
+                trust_env=False,
             )
 
     async def shutdown(self) -> None:

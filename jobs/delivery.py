@@ -26,7 +26,7 @@ from jobs.outgoing import PRIORITY_RED_FLAG, Outcome, Outgoing
 from jobs.recurrence import missed_collapse
 
 if TYPE_CHECKING:
-    from telegram import Bot
+    from telegram import Bot, Message
 
     from bot.context import Runtime
 
@@ -108,6 +108,10 @@ class Sender:
         self._inflight: set[asyncio.Task[None]] = set()
         self._outcomes: list[Outcome] = []
         self._sem = asyncio.Semaphore(self.concurrency)
+        # Telegram counts arrivals in any one second. A send holds a slot from the moment it
+        # leaves until a second after its answer, so however a stall of the event loop bunches
+        # requests on their way out, no second ever sees more arrivals than the limit allows.
+        self._window = asyncio.Semaphore(max(1, int(rate or runtime.settings.global_rate)))
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._held: set[int] = set()  # delivery ids queued or in flight in this process
@@ -211,9 +215,7 @@ class Sender:
             return
         started = time.perf_counter()
         try:
-            message = await self.bot.send_message(
-                item.chat_id, item.text, reply_markup=keyboard(item.buttons)
-            )
+            message = await self._deliver(item)
         except RetryAfter as exc:
             metrics.retry_after.inc()
             delay = float(
@@ -257,6 +259,15 @@ class Sender:
                 person_id=item.person_id,
             )
         )
+
+    async def _deliver(self, item: Outgoing) -> Message:
+        await self._window.acquire()
+        try:
+            return await self.bot.send_message(
+                item.chat_id, item.text, reply_markup=keyboard(item.buttons)
+            )
+        finally:
+            asyncio.get_running_loop().call_later(1.0, self._window.release)
 
     def _retry(self, item: Outgoing, attempt: int, error: str) -> None:
         if attempt >= MAX_ATTEMPTS and item.priority != PRIORITY_RED_FLAG:
