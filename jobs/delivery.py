@@ -92,9 +92,10 @@ class Sender:
     ) -> None:
         self.bot = bot
         self.rt = runtime
+        rate = rate or runtime.settings.global_rate
         # A little under Telegram's limits: requests leave evenly spaced but arrive with jitter,
         # and sends spaced exactly 1/30 s apart can put 31 arrivals inside one second.
-        self.bucket = TokenBucket((rate or runtime.settings.global_rate) / JITTER_MARGIN)
+        self.bucket = TokenBucket(rate / JITTER_MARGIN)
         self.chat_gap = JITTER_MARGIN / (per_chat_rate or runtime.settings.per_chat_rate)
         self.concurrency = concurrency or runtime.settings.send_concurrency
         self.flush_interval = flush_interval
@@ -111,7 +112,7 @@ class Sender:
         # Telegram counts arrivals in any one second. A send holds a slot from the moment it
         # leaves until a second after its answer, so however a stall of the event loop bunches
         # requests on their way out, no second ever sees more arrivals than the limit allows.
-        self._window = asyncio.Semaphore(max(1, int(rate or runtime.settings.global_rate)))
+        self._window = asyncio.Semaphore(max(1, int(rate)))
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._held: set[int] = set()  # delivery ids queued or in flight in this process
