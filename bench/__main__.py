@@ -69,7 +69,9 @@ METHOD = [
     "run_daily job per rule) as a child process; wall time from spawn until the stand (in the "
     "bench process) holds its first long poll; peak RSS = VmHWM 1 s after that",
     "claim: Dispatcher.tick() with a counting submit and the default settings (batches of 2,500, "
-    "three lanes), after gc.freeze() as at start-up; baseline: the same tick with "
+    "three lanes), after bot.app.settle_gc() as at start-up and a CHECKPOINT after seeding (so "
+    "every page's first change is written whole to the WAL, as on a real morning); baseline: the "
+    "same tick with "
     "WALKWELL_CLAIM_BATCH=1 (SELECT one row, UPDATE, INSERT, commit, per row)",
     "sending: the stand runs in a second process; jobs.delivery.Sender with the production Bot "
     "(build_application: AiohttpRequest, 8 sends in flight), outcomes written to PostgreSQL; "

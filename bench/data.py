@@ -204,6 +204,12 @@ async def truncate_pg() -> None:
         await conn.close()
 
 
+async def checkpoint_pg() -> None:
+    """Flush everything to disk: the next change to each page writes it whole to the WAL again,
+    as the first change after a night of checkpoints does in production."""
+    await _admin("CHECKPOINT")
+
+
 async def pg_fetch(query: str) -> list[asyncpg.Record]:
     """Rows of one query against the bench database."""
     conn = await asyncpg.connect(f"postgresql://{PG_SERVER}/{PG_NAME}")

@@ -6,7 +6,6 @@ Each function resets the database, seeds what it needs, measures one thing and c
 from __future__ import annotations
 
 import contextlib
-import gc
 import math
 import time
 from collections import Counter
@@ -19,9 +18,17 @@ from telegram import Bot
 from telegram.error import RetryAfter
 from telegram.ext import Defaults, ExtBot
 
-from bench.data import CHAT_BASE, Slot, copy_deliveries, pg_fetch, seed_pg, truncate_pg
+from bench.data import (
+    CHAT_BASE,
+    Slot,
+    checkpoint_pg,
+    copy_deliveries,
+    pg_fetch,
+    seed_pg,
+    truncate_pg,
+)
 from bench.standproc import RemoteStand, StandStats
-from bot.app import build_application, build_runtime
+from bot.app import build_application, build_runtime, settle_gc
 from bot.clock import Clock, FakeClock, SystemClock
 from bot.config import load_settings
 from bot.context import Runtime
@@ -88,10 +95,10 @@ async def claim_peak(url: str, reminders: int, *, batch: int | None = None) -> C
     """
     await truncate_pg()
     await seed_pg(0, reminders, now=PEAK, plan=berlin_morning, due=PEAK)
+    await checkpoint_pg()  # the peak's rules were last touched a day (many checkpoints) ago
     env = {"WALKWELL_CLAIM_BATCH": batch} if batch else {}
     rt = _runtime(url, FakeClock(PEAK + timedelta(seconds=20)), **env)
-    gc.collect()  # as bot.app.serve() does once start-up is done
-    gc.freeze()
+    settle_gc()  # as bot.app.serve() does once start-up is done
     ids: list[int] = []
     dispatcher = Dispatcher(rt, submit=lambda items: ids.extend(i.delivery_id for i in items))
     try:

@@ -28,6 +28,20 @@ from messages.catalog import Catalog, load_catalog
 
 log = logging.getLogger(__name__)
 
+# Allocations between two young-generation collections (CPython's default is 700). A morning
+# peak builds hundreds of thousands of small objects that live until they are sent; at 700 the
+# collector took about a third of the time spent rendering them.
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def settle_gc() -> None:
+    """Once start-up is done: keep what it built (it lives as long as the process) out of the
+    collector's scans, and collect the young generation less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
+
 COMMANDS = (
     "start", "help", "schedule", "contact", "morning", "evening", "meals", "aftermeal", "ate", "pause",
     "resume", "quiet", "timezone", "language", "posture", "stretch", "log", "pain", "progress",
@@ -160,10 +174,7 @@ async def serve(
         await runtime.sender.start()
         start_scheduling(application, runtime)
         web_runner = await start_web(runtime, application)
-        # What start-up built lives as long as the process: keep it out of the collector's
-        # scans, so a morning peak pays only for what the peak allocates.
-        gc.collect()
-        gc.freeze()
+        settle_gc()
         assert application.updater is not None
         if webhook:
             secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None

@@ -30,21 +30,26 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
 CLAIM_LANES = 3  # PostgreSQL: while one lane waits for the database, another computes
-# One UPDATE for a whole claimed batch (an executemany sends one statement per row).
+# One UPDATE for a whole claimed batch (an executemany sends one statement per row). The
+# `= ANY` makes the planner fetch the batch's rows by primary key; a join on `unnest` alone is
+# planned as a hash of the whole table, for every batch.
 ADVANCE_PG = text(
-    "UPDATE reminder_rules AS r SET next_due_at = v.due, enabled = v.enabled "
-    "FROM unnest(CAST(:ids AS integer[]), CAST(:dues AS timestamptz[]), CAST(:enabled AS boolean[])) "
-    "AS v(id, due, enabled) WHERE r.id = v.id"
+    "UPDATE reminder_rules AS r SET next_due_at = v.due, enabled = v.due IS NOT NULL "
+    "FROM unnest(CAST(:ids AS integer[]), CAST(:dues AS timestamptz[])) AS v(id, due) "
+    "WHERE r.id = ANY(CAST(:ids AS integer[])) AND r.id = v.id"
 )
-# One INSERT for a whole claimed batch of reminder deliveries (rule ids are unique in a batch).
+# One INSERT for a whole claimed batch of reminder deliveries (rule ids are unique in a batch):
+# each is either being sent now (claimed by this worker) or recorded as missed.
 RECORD_PG = text(
     "INSERT INTO deliveries (person_id, chat_id, kind, priority, rule_id, reminder_kind, due_at, "
-    f"status, attempts, claimed_at, answered) SELECT v.person_id, v.chat_id, 'reminder', "
-    f"{PRIORITY_REMINDER}, v.rule_id, v.kind, v.due, v.status, 0, v.claimed, false "
+    "status, attempts, claimed_at, answered) SELECT v.person_id, v.chat_id, 'reminder', "
+    f"{PRIORITY_REMINDER}, v.rule_id, v.kind, v.due, "
+    "CASE WHEN v.sending THEN 'sending' ELSE 'missed' END, 0, "
+    "CASE WHEN v.sending THEN CAST(:now AS timestamptz) END, false "
     "FROM unnest(CAST(:person_ids AS integer[]), CAST(:chat_ids AS bigint[]), "
     "CAST(:rule_ids AS integer[]), CAST(:kinds AS varchar[]), CAST(:dues AS timestamptz[]), "
-    "CAST(:statuses AS varchar[]), CAST(:claimed AS timestamptz[])) "
-    "AS v(person_id, chat_id, rule_id, kind, due, status, claimed) RETURNING rule_id, id"
+    "CAST(:sending AS boolean[])) AS v(person_id, chat_id, rule_id, kind, due, sending) "
+    "RETURNING rule_id, id"
 )
 # Outbox kinds that are routine (not safety): held while a person is inactive or in an episode.
 ROUTINE_KINDS = ("reminder", "weekly", "morning_check", "broadcast")
@@ -204,7 +209,6 @@ class Dispatcher:
             {
                 "ids": [i for i, _ in advances],
                 "dues": [due for _, due in advances],
-                "enabled": [due is not None for _, due in advances],
             },
         )
 
@@ -226,8 +230,8 @@ class Dispatcher:
                     "rule_ids": [due.rule_id for due, _ in recorded],
                     "kinds": [due.kind for due, _ in recorded],
                     "dues": [due.due_at for due, _ in recorded],
-                    "statuses": [status for _, status in recorded],
-                    "claimed": [now if status == "sending" else None for _, status in recorded],
+                    "sending": [status == "sending" for _, status in recorded],
+                    "now": now,
                 },
             )
         return {rule_id: delivery_id for rule_id, delivery_id in inserted}

@@ -6,9 +6,10 @@ import asyncio
 import multiprocessing
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from bot.clock import FakeClock, SystemClock
 from bot.config import load_settings
@@ -16,7 +17,7 @@ from bot.context import Runtime
 from bot.db import create_engine, session_factory
 from bot.metrics import Metrics
 from bot.models import Delivery, Person, ReminderRule
-from jobs.dispatcher import Dispatcher
+from jobs.dispatcher import ADVANCE_PG, Dispatcher
 from jobs.outgoing import Outgoing
 from messages.catalog import load_catalog
 from tests.conftest import run_blocking
@@ -140,3 +141,49 @@ async def test_one_tick_gives_every_reminder_its_own_delivery(database_url: str)
         assert (row.person_id, row.chat_id, row.status) == (item.person_id, item.chat_id, "sending")
         assert rules[row.rule_id] == item.person_id
         assert f"w:done:{item.delivery_id}" in {data for line in item.buttons for _, data in line}
+
+
+@pytest.mark.postgres
+def test_advancing_a_claimed_batch_reads_its_rules_by_key(pg_database: str) -> None:
+    """The batch UPDATE must not scan or hash the whole rule table: its cost is per claimed rule."""
+    from tests.conftest import TABLES, _pg_execute
+
+    run_blocking(
+        lambda: _pg_execute(
+            pg_database,
+            f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE",
+            "INSERT INTO people (telegram_user_id, chat_id, language, timezone, status, "
+            "meal_delay_minutes, stenosis, cue_count, reminder_count, weekly_day, created_at) "
+            "SELECT i, i, 'en', 'Europe/Berlin', 'active', 20, false, 0, 0, 6, now() "
+            "FROM generate_series(1, 50000) AS i",
+            "INSERT INTO reminder_rules (person_id, kind, local_time, weekdays, delay_minutes, "
+            "enabled, next_due_at) SELECT id, 'morning', '07:00', 127, 0, true, now() FROM people",
+            "ANALYZE people",
+            "ANALYZE reminder_rules",
+        )
+    )
+
+    async def plan() -> list[dict[str, Any]]:
+        engine = create_engine(pg_database)
+        try:
+            async with engine.connect() as conn:
+                ids = list(range(1, 1_001))  # a batch of 2% of the table
+                explain = text(f"EXPLAIN (FORMAT JSON) {ADVANCE_PG.text}")
+                dues = [datetime(2026, 1, 6, 6, tzinfo=UTC)] * len(ids)
+                (raw,) = (await conn.execute(explain, {"ids": ids, "dues": dues})).one()
+        finally:
+            await engine.dispose()
+        nodes, stack = [], [raw[0]["Plan"]]
+        while stack:
+            node = stack.pop()
+            nodes.append(node)
+            stack.extend(node.get("Plans", []))
+        return nodes
+
+    scans = [
+        node["Node Type"]
+        for node in run_blocking(plan)
+        if node.get("Relation Name") == "reminder_rules"
+    ]
+    assert scans, "the plan touches no rule"
+    assert "Seq Scan" not in scans, scans
