@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 CLAIM_LANES = 3  # PostgreSQL: while one lane waits for the database, another computes
 # One UPDATE for a whole claimed batch (an executemany sends one statement per row). The
-# `= ANY` makes the planner fetch the batch's rows by primary key; a join on `unnest` alone is
-# planned as a hash of the whole table, for every batch.
+# `= ANY` makes the planner fetch the batch's rows by primary key; with a join on `unnest` alone
+# it hashed the whole table for every batch once a batch was a few percent of it (100k rules).
 ADVANCE_PG = text(
     "UPDATE reminder_rules AS r SET next_due_at = v.due, enabled = v.due IS NOT NULL "
     "FROM unnest(CAST(:ids AS integer[]), CAST(:dues AS timestamptz[])) AS v(id, due) "
