@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
 CLAIM_LANES = 3  # PostgreSQL: while one lane waits for the database, another computes
+RENDER_SLICE = 250  # reminders rendered between two yields to the event loop (other lanes)
 # One UPDATE for a whole claimed batch (an executemany sends one statement per row). The
 # `= ANY` makes the planner fetch the batch's rows by primary key; with a join on `unnest` alone
 # it hashed the whole table for every batch once a batch was a few percent of it (100k rules).
@@ -191,7 +192,11 @@ class Dispatcher:
         result.sent += len(sendable)
         result.missed += len(recorded) - len(sendable)
         result.held += len(rows) - len(recorded)
-        self.submit([self._render(due, ids[due.rule_id]) for due in sendable])
+        for start in range(0, len(sendable), RENDER_SLICE):
+            self.submit(
+                [self._render(d, ids[d.rule_id]) for d in sendable[start : start + RENDER_SLICE]]
+            )
+            await asyncio.sleep(0)  # let the other lanes send their next statement meanwhile
         return len(rows)
 
     async def _advance(self, conn: Any, advances: list[tuple[int, datetime | None]]) -> None:
