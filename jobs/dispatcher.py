@@ -39,17 +39,18 @@ ADVANCE_PG = text(
     "FROM unnest(CAST(:ids AS integer[]), CAST(:dues AS timestamptz[])) AS v(id, due) "
     "WHERE r.id = ANY(CAST(:ids AS integer[])) AND r.id = v.id"
 )
-# One INSERT for a whole claimed batch of reminder deliveries (rule ids are unique in a batch):
-# each is either being sent now (claimed by this worker) or recorded as missed.
+# One INSERT for a whole claimed batch of reminder deliveries (rule ids are unique in a batch),
+# run before the UPDATE: each delivery copies its locked rule's person, kind and due instant, and
+# is either being sent now (claimed by this worker) or recorded as missed.
 RECORD_PG = text(
     "INSERT INTO deliveries (person_id, chat_id, kind, priority, rule_id, reminder_kind, due_at, "
-    "status, attempts, claimed_at, answered) SELECT v.person_id, v.chat_id, 'reminder', "
-    f"{PRIORITY_REMINDER}, v.rule_id, v.kind, v.due, "
+    "status, attempts, claimed_at, answered) SELECT r.person_id, v.chat_id, 'reminder', "
+    f"{PRIORITY_REMINDER}, r.id, r.kind, r.next_due_at, "
     "CASE WHEN v.sending THEN 'sending' ELSE 'missed' END, 0, "
     "CASE WHEN v.sending THEN CAST(:now AS timestamptz) END, false "
-    "FROM unnest(CAST(:person_ids AS integer[]), CAST(:chat_ids AS bigint[]), "
-    "CAST(:rule_ids AS integer[]), CAST(:kinds AS varchar[]), CAST(:dues AS timestamptz[]), "
-    "CAST(:sending AS boolean[])) AS v(person_id, chat_id, rule_id, kind, due, sending) "
+    "FROM unnest(CAST(:rule_ids AS integer[]), CAST(:chat_ids AS bigint[]), "
+    "CAST(:sending AS boolean[])) AS v(rule_id, chat_id, sending) "
+    "JOIN reminder_rules AS r ON r.id = v.rule_id WHERE r.id = ANY(CAST(:rule_ids AS integer[])) "
     "RETURNING rule_id, id"
 )
 # Outbox kinds that are routine (not safety): held while a person is inactive or in an episode.
@@ -185,8 +186,8 @@ class Dispatcher:
                 if reason is not None:
                     self.rt.metrics.reminders.labels(reason).inc()
             conn = await session.connection()
-            await self._advance(conn, advances)
             ids = await self._record(conn, recorded, now) if recorded else {}
+            await self._advance(conn, advances)
         sendable = [reminder for reminder, status in recorded if status == "sending"]
         result.claimed += len(rows)
         result.sent += len(sendable)
@@ -230,11 +231,8 @@ class Dispatcher:
             inserted = await conn.execute(
                 RECORD_PG,
                 {
-                    "person_ids": [due.person_id for due, _ in recorded],
-                    "chat_ids": [due.chat_id for due, _ in recorded],
                     "rule_ids": [due.rule_id for due, _ in recorded],
-                    "kinds": [due.kind for due, _ in recorded],
-                    "dues": [due.due_at for due, _ in recorded],
+                    "chat_ids": [due.chat_id for due, _ in recorded],
                     "sending": [status == "sending" for _, status in recorded],
                     "now": now,
                 },

@@ -41,10 +41,8 @@ def _labels(catalog: Catalog, lang: str) -> tuple[str, str, str]:
 def reminder_buttons(catalog: Catalog, lang: str, delivery_id: int) -> Buttons:
     """Done / Snooze 15 min / Skip today, each carrying the delivery it answers."""
     done, snooze, skip = _labels(catalog, lang)
-    return (
-        ((done, f"w:done:{delivery_id}"), (snooze, f"w:snz:{delivery_id}")),
-        ((skip, f"w:skip:{delivery_id}"),),
-    )
+    ref = str(delivery_id)
+    return (((done, "w:done:" + ref), (snooze, "w:snz:" + ref)), ((skip, "w:skip:" + ref),))
 
 
 SLOTS = {"morning": 0, "breakfast": 1, "lunch": 2, "dinner": 3, "evening": 4, "ate": 5, "snooze": 6}

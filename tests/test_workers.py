@@ -17,7 +17,7 @@ from bot.context import Runtime
 from bot.db import create_engine, session_factory
 from bot.metrics import Metrics
 from bot.models import Delivery, Person, ReminderRule
-from jobs.dispatcher import ADVANCE_PG, Dispatcher
+from jobs.dispatcher import ADVANCE_PG, RECORD_PG, Dispatcher
 from jobs.outgoing import Outgoing
 from messages.catalog import load_catalog
 from tests.conftest import run_blocking
@@ -144,8 +144,9 @@ async def test_one_tick_gives_every_reminder_its_own_delivery(database_url: str)
 
 
 @pytest.mark.postgres
-def test_advancing_a_claimed_batch_reads_its_rules_by_key(pg_database: str) -> None:
-    """The batch UPDATE must not scan or hash the whole rule table: its cost is per claimed rule."""
+@pytest.mark.parametrize("statement", ["advance", "record"])
+def test_a_claimed_batch_reads_its_rules_by_key(pg_database: str, statement: str) -> None:
+    """The batch statements must not scan or hash the whole rule table: their cost is per rule."""
     from tests.conftest import TABLES, _pg_execute
 
     run_blocking(
@@ -162,15 +163,24 @@ def test_advancing_a_claimed_batch_reads_its_rules_by_key(pg_database: str) -> N
             "ANALYZE reminder_rules",
         )
     )
+    ids = list(range(1, 1_001))  # a batch of 2% of the table
+    sql, params = {
+        "advance": (
+            ADVANCE_PG,
+            {"ids": ids, "dues": [datetime(2026, 1, 6, 6, tzinfo=UTC)] * 1_000},
+        ),
+        "record": (
+            RECORD_PG,
+            {"rule_ids": ids, "chat_ids": ids, "sending": [True] * 1_000, "now": datetime.now(UTC)},
+        ),
+    }[statement]
 
     async def plan() -> list[dict[str, Any]]:
         engine = create_engine(pg_database)
         try:
             async with engine.connect() as conn:
-                ids = list(range(1, 1_001))  # a batch of 2% of the table
-                explain = text(f"EXPLAIN (FORMAT JSON) {ADVANCE_PG.text}")
-                dues = [datetime(2026, 1, 6, 6, tzinfo=UTC)] * len(ids)
-                (raw,) = (await conn.execute(explain, {"ids": ids, "dues": dues})).one()
+                explain = text(f"EXPLAIN (FORMAT JSON) {sql.text}")
+                (raw,) = (await conn.execute(explain, params)).one()
         finally:
             await engine.dispose()
         nodes, stack = [], [raw[0]["Plan"]]
@@ -185,5 +195,5 @@ def test_advancing_a_claimed_batch_reads_its_rules_by_key(pg_database: str) -> N
         for node in run_blocking(plan)
         if node.get("Relation Name") == "reminder_rules"
     ]
-    assert scans, "the plan touches no rule"
+    assert scans, "the plan reads no rule"
     assert "Seq Scan" not in scans, scans
