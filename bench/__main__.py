@@ -176,7 +176,7 @@ async def startup_rows(
 
 async def seed_settled(first: int, count: int) -> None:
     """Seed PostgreSQL, then flush it, so the start-up measured next does not share the disk
-    with PostgreSQL writing out the seed (once 4 s at 1M people instead of about 1 s)."""
+    with PostgreSQL writing out the seed."""
     await data.seed_pg(first, count, now=datetime.now(UTC))
     await data.checkpoint_pg()
 
