@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import bindparam, func, insert, or_, select, text, update
+from sqlalchemy import Select, bindparam, func, insert, or_, select, text, update
 
 from bot.models import Delivery, Escalation, Person, ReminderRule, SymptomReport
 from jobs.outgoing import PRIORITY_REMINDER, Outgoing
@@ -53,6 +53,9 @@ RECORD_PG = text(
     "JOIN reminder_rules AS r ON r.id = v.rule_id WHERE r.id = ANY(CAST(:rule_ids AS integer[])) "
     "RETURNING rule_id, id"
 )
+# The words of ix_deliveries_pending's WHERE. SQLite uses a partial index only when the query
+# repeats its condition; without it every tick scanned the whole outbox (PostgreSQL infers it).
+OPEN_ROWS = text("deliveries.status IN ('scheduled', 'queued', 'sending')")
 # Outbox kinds that are routine (not safety): held while a person is inactive or in an episode.
 ROUTINE_KINDS = ("reminder", "weekly", "morning_check", "broadcast")
 
@@ -117,9 +120,7 @@ class Dispatcher:
         """The earliest instant anything is due."""
         async with self.rt.sessions() as session:
             rule = await session.scalar(select(func.min(R.c.next_due_at)))
-            outbox = await session.scalar(
-                select(func.min(D.c.due_at)).where(D.c.status.in_(("queued", "scheduled")))
-            )
+            outbox = await session.scalar(next_outbox_due())
         candidates = [x for x in (rule, outbox) if x is not None]
         return min(candidates) if candidates else None
 
@@ -263,20 +264,7 @@ class Dispatcher:
 
     async def _claim_outbox(self, now: datetime, batch: int, result: TickResult) -> int:
         """Scheduled check-ins and alerts, and rows a crashed worker left half-sent."""
-        stmt = (
-            select(D.c.id, D.c.chat_id, D.c.person_id, D.c.priority, D.c.payload, D.c.due_at, D.c.kind,
-                   D.c.escalation_id, D.c.rule_id, D.c.reminder_kind, D.c.status,
-                   P.c.status.label("person_status"), P.c.open_tier)
-            .outerjoin(P, P.c.id == D.c.person_id)
-            .where(
-                or_(
-                    (D.c.status.in_(("queued", "scheduled"))) & (D.c.due_at <= now),
-                    (D.c.status == "sending") & (D.c.claimed_at < now - LEASE),
-                )
-            )
-            .order_by(D.c.priority, D.c.due_at)
-            .limit(batch)
-        )  # fmt: skip
+        stmt = outbox_due(now, batch)
         if not self.rt.settings.is_sqlite:
             stmt = stmt.with_for_update(of=D, skip_locked=True)
         items: list[Outgoing] = []
@@ -344,6 +332,30 @@ class Dispatcher:
             kind=row.reminder_kind or "morning", due_at=row.due_at, language=person.language,
             timezone=person.timezone, programme=person.programme, stenosis=person.stenosis,
         )  # fmt: skip
+
+
+def next_outbox_due() -> Select[tuple[datetime | None]]:
+    """When the earliest queued or scheduled outbox row falls due."""
+    return select(func.min(D.c.due_at)).where(OPEN_ROWS, D.c.status.in_(("queued", "scheduled")))
+
+
+def outbox_due(now: datetime, batch: int) -> Select[Any]:
+    """Outbox rows due now, and rows whose sending worker's lease ran out, most urgent first."""
+    return (
+        select(D.c.id, D.c.chat_id, D.c.person_id, D.c.priority, D.c.payload, D.c.due_at, D.c.kind,
+               D.c.escalation_id, D.c.rule_id, D.c.reminder_kind, D.c.status,
+               P.c.status.label("person_status"), P.c.open_tier)
+        .outerjoin(P, P.c.id == D.c.person_id)
+        .where(
+            OPEN_ROWS,
+            or_(
+                (D.c.status.in_(("queued", "scheduled"))) & (D.c.due_at <= now),
+                (D.c.status == "sending") & (D.c.claimed_at < now - LEASE),
+            ),
+        )
+        .order_by(D.c.priority, D.c.due_at)
+        .limit(batch)
+    )  # fmt: skip
 
 
 class Due(NamedTuple):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import sqlite3
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select, text
+from sqlalchemy.dialects import sqlite
 
 from bot.clock import FakeClock, SystemClock
 from bot.config import load_settings
@@ -17,7 +19,7 @@ from bot.context import Runtime
 from bot.db import create_engine, session_factory
 from bot.metrics import Metrics
 from bot.models import Delivery, Person, ReminderRule
-from jobs.dispatcher import ADVANCE_PG, RECORD_PG, Dispatcher
+from jobs.dispatcher import ADVANCE_PG, RECORD_PG, Dispatcher, next_outbox_due, outbox_due
 from jobs.outgoing import Outgoing
 from messages.catalog import load_catalog
 from tests.conftest import run_blocking
@@ -197,3 +199,21 @@ def test_a_claimed_batch_reads_its_rules_by_key(pg_database: str, statement: str
     ]
     assert scans, "the plan reads no rule"
     assert "Seq Scan" not in scans, scans
+
+
+@pytest.mark.parametrize("query", ["claim", "next"])
+def test_sqlite_finds_due_outbox_rows_through_the_pending_index(
+    sqlite_template: Path, query: str
+) -> None:
+    """The outbox keeps every delivery ever made; a tick must not read it all (SQLite plans)."""
+    stmt = (
+        outbox_due(datetime(2026, 1, 5, tzinfo=UTC), 100) if query == "claim" else next_outbox_due()
+    )
+    sql = str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    db = sqlite3.connect(sqlite_template)
+    try:
+        plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}")]
+    finally:
+        db.close()
+    (outbox,) = [step for step in plan if " deliveries" in step]
+    assert "ix_deliveries_pending" in outbox, plan
