@@ -173,7 +173,6 @@ async def serve(
         await set_commands(application, runtime.catalog)
         await application.start()
         await runtime.sender.start()
-        start_scheduling(application, runtime)
         web_runner = await start_web(runtime, application)
         settle_gc()
         assert application.updater is not None
@@ -188,6 +187,9 @@ async def serve(
             await application.updater.start_polling(
                 allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, timeout=30
             )
+        # Updates first: a backlog of due reminders (after downtime) is claimed once people's
+        # messages, a red flag among them, are already being fetched.
+        start_scheduling(application, runtime)
         log.info("WalkWell is running (%s)", "webhook" if webhook else "polling")
         if ready is not None:
             ready.set()

@@ -108,6 +108,7 @@ class Sender:
         self._idle.set()
         self._inflight: set[asyncio.Task[None]] = set()
         self._outcomes: list[Outcome] = []
+        self._flushing = asyncio.Lock()  # held while outcomes are being written
         self._sem = asyncio.Semaphore(self.concurrency)
         # Telegram counts arrivals in any one second. A send holds a slot from the moment it
         # leaves until a second after its answer, so however a stall of the event loop bunches
@@ -172,7 +173,7 @@ class Sender:
             async with asyncio.timeout(timeout):
                 while True:
                     await self._idle.wait()
-                    if not self.pending() and not self._outcomes:
+                    if not self.pending() and not self._outcomes and not self._flushing.locked():
                         return True
                     await asyncio.sleep(0.01)
         except TimeoutError:
@@ -326,14 +327,15 @@ class Sender:
                 )
 
     async def _flush(self) -> None:
-        if not self._outcomes:
-            return
-        batch, self._outcomes = self._outcomes, []
-        try:
-            await record_outcomes(self.rt, batch)
-        except Exception:
-            self._outcomes[:0] = batch
-            raise
+        async with self._flushing:
+            if not self._outcomes:
+                return
+            batch, self._outcomes = self._outcomes, []
+            try:
+                await record_outcomes(self.rt, batch)
+            except BaseException:  # a failed or cancelled write: the next flush writes them
+                self._outcomes[:0] = batch
+                raise
         self._wake.set()
 
 

@@ -67,13 +67,18 @@ async def hourly_chores(context: Ctx) -> None:
 
 
 def start_scheduling(application: Application, rt: Runtime) -> None:  # type: ignore[type-arg]
-    """Register the recurring jobs."""
+    """Run the dispatcher now, then at least every `dispatch_interval` seconds; daily chores."""
     job_queue = application.job_queue
     assert job_queue is not None, "python-telegram-bot[job-queue] is required"
     assert rt.dispatcher is not None
+    interval = rt.settings.dispatch_interval_seconds
+    # A backlog (reminders that fell due while the process was down) goes out at once. The
+    # repeating job cannot do that: APScheduler's interval trigger, given a start that has just
+    # passed, first fires one whole interval later.
+    job_queue.run_once(dispatch, when=0, name=WAKE_JOB, job_kwargs=JOB_KWARGS)
     job_queue.run_repeating(
-        dispatch, interval=timedelta(seconds=rt.settings.dispatch_interval_seconds), first=0.0,
-        name="dispatch", job_kwargs=JOB_KWARGS,
+        dispatch, interval=timedelta(seconds=interval), first=interval, name="dispatch",
+        job_kwargs=JOB_KWARGS,
     )  # fmt: skip
     job_queue.run_repeating(
         hourly_chores, interval=timedelta(hours=1), first=60.0, name="chores", job_kwargs=JOB_KWARGS

@@ -93,10 +93,18 @@ class Harness:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    database_url: str, *, start: datetime = START, webhook: bool = False, **overrides: Any
+    database_url: str,
+    *,
+    start: datetime = START,
+    webhook: bool = False,
+    people: tuple[Person, ...] = (),
+    **overrides: Any,
 ) -> AsyncIterator[Harness]:
-    """The real Application, its scheduler and sender, against a fresh stand."""
+    """The real Application, its scheduler and sender, against a fresh stand that already knows
+    `people` (from an earlier run: the first tick may message them at once)."""
     async with Stand() as stand:
+        for who in people:
+            stand.person(who.user_id, who.first_name, who.language_code, who.username)
         settings = load_settings(
             TELEGRAM_BOT_TOKEN=stand.token,
             TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{stand.port}",

@@ -113,8 +113,9 @@ async def test_an_unsent_alert_is_sent_after_a_restart(database_url: str) -> Non
             lambda: h.stand.calls_to("sendMessage")[-1].status == 500, timeout=10
         )
     # The bot restarts (the stored outbox rows are claimed again once their lease runs out).
-    async with running_bot(database_url, start=h.clock.now() + timedelta(minutes=3)) as h2:
-        h2.stand.person(alex.user_id)
+    async with running_bot(
+        database_url, start=h.clock.now() + timedelta(minutes=3), people=(alex,)
+    ) as h2:
         await h2.tick()
         assert len(h2.stand.transcript(ESCALATION_CHAT)) == 1
         assert any("112" in m.plain for m in h2.stand.transcript(alex))

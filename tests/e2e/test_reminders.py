@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from sqlalchemy import func, select
 
 from bot.models import Delivery, Person, WalkLog
+from jobs.outgoing import Outcome
 from tests.e2e.harness import Harness, running_bot
 
 BERLIN_8AM = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)  # the default morning reminder, 08:00 in Berlin
@@ -82,18 +87,32 @@ async def test_a_restart_neither_loses_nor_repeats_a_reminder(database_url: str)
     async with running_bot(database_url) as h:
         alex = h.stand.person(2004)
         await h.onboard(alex)
-        stand_people = alex
     # The bot is down across the due instant, back 10 minutes later (within the 30-minute grace).
-    async with running_bot(database_url, start=BERLIN_8AM + timedelta(minutes=10)) as h:
-        h.stand.person(stand_people.user_id)
+    back = BERLIN_8AM + timedelta(minutes=10)
+    async with running_bot(database_url, start=back, people=(alex,)) as h:
         await h.tick()
-        assert len(reminders(h, stand_people)) == 1
+        assert len(reminders(h, alex)) == 1
         assert await count(h, Delivery.status == "sent", Delivery.kind == "reminder") == 1
-    async with running_bot(database_url, start=BERLIN_8AM + timedelta(minutes=11)) as h:
-        h.stand.person(stand_people.user_id)
+    async with running_bot(database_url, start=back + timedelta(minutes=1), people=(alex,)) as h:
         await h.tick()
-        assert reminders(h, stand_people) == []
+        assert reminders(h, alex) == []
         assert await count(h, Delivery.kind == "reminder") == 1
+
+
+async def test_a_backlog_goes_out_as_soon_as_the_bot_is_back(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2007)
+        await h.onboard(alex)
+    # Nothing drives the dispatcher here but the scheduler: the reminder that fell due while
+    # the bot was down must not wait for the first 30-second tick.
+    async with running_bot(
+        database_url, start=BERLIN_8AM + timedelta(minutes=5), people=(alex,)
+    ) as h:
+        assert h.settings.dispatch_interval_seconds == 30
+        await h.stand.wait_for(lambda: reminders(h, alex), timeout=10, what="the due reminder")
+        methods = [c.method for c in h.stand.calls]
+        # Polling starts (deleteWebhook, then the long poll) before the backlog is sent.
+        assert methods.index("deleteWebhook") < methods.index("sendMessage")
 
 
 async def test_long_downtime_records_missed_reminders_and_sends_no_stale_burst(
@@ -103,8 +122,9 @@ async def test_long_downtime_records_missed_reminders_and_sends_no_stale_burst(
         alex = h.stand.person(2005)
         await h.onboard(alex)
     # Down for three days: three mornings and evenings were due; none is sent late.
-    async with running_bot(database_url, start=BERLIN_8AM + timedelta(days=3, hours=1)) as h:
-        h.stand.person(alex.user_id)
+    async with running_bot(
+        database_url, start=BERLIN_8AM + timedelta(days=3, hours=1), people=(alex,)
+    ) as h:
         await h.tick()
         assert reminders(h, alex) == []
         missed = await count(h, Delivery.status == "missed")
@@ -192,6 +212,46 @@ async def test_server_errors_are_retried_with_backoff(database_url: str) -> None
         await h.settle()
         assert len(reminders(h, alex)) == 1
         assert await count(h, Delivery.status == "sent", Delivery.attempts == 3) == 1
+
+
+@contextlib.asynccontextmanager
+async def another_writer(database_url: str) -> AsyncIterator[None]:
+    """Another connection holds the outbox for writing until the block ends."""
+    if database_url.startswith("sqlite"):
+        db = sqlite3.connect(database_url.split("///", 1)[1], isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            db.execute("ROLLBACK")
+            db.close()
+        return
+    conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        async with conn.transaction():
+            await conn.execute("LOCK TABLE deliveries IN EXCLUSIVE MODE")
+            yield
+    finally:
+        await conn.close()
+
+
+async def test_draining_waits_for_outcomes_that_are_still_being_written(
+    database_url: str,
+) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2013)
+        await h.onboard(alex)
+        await h.advance(BERLIN_8AM - h.clock.now())
+        (delivery_id,) = [m.callback_data[0].split(":")[2] for m in reminders(h, alex)]
+        sender = h.runtime.sender
+        assert sender is not None
+        async with another_writer(database_url):
+            sender._outcomes.append(Outcome(int(delivery_id), "sent", attempts=7))
+            # The flush takes the outcome and waits for the lock: drain must keep waiting too
+            # (stop() drains before it cancels the flush; an outcome lost there means a resend).
+            assert not await sender.drain(1.0)
+        assert await sender.drain(10)
+        assert await count(h, Delivery.id == int(delivery_id), Delivery.attempts == 7) == 1
 
 
 async def test_next_morning_worse_turns_the_walk_red_and_holds_the_programme(
