@@ -73,7 +73,8 @@ METHOD = [
     "three lanes), after bot.app.settle_gc() as at start-up and a CHECKPOINT after seeding (so "
     "every page's first change is written whole to the WAL, as on a real morning); baseline: the "
     "same tick with "
-    "WALKWELL_CLAIM_BATCH=1 (SELECT one row, UPDATE, INSERT, commit, per row)",
+    "WALKWELL_CLAIM_BATCH=1 (SELECT one row, UPDATE, INSERT, commit, per row); each run three "
+    "times, alternately, on a freshly seeded table; median (and range) shown",
     "sending: the stand runs in a second process; jobs.delivery.Sender with the production Bot "
     "(build_application: AiohttpRequest, 8 sends in flight), outcomes written to PostgreSQL; "
     "baselines: sequential bot.send_message with the same Bot, and with PTB's default HTTPXRequest",
@@ -139,6 +140,7 @@ async def startup_rows(
     sizes: tuple[int, ...],
     naive: tuple[int, ...],
     seed: Callable[[int, int], Awaitable[None]],
+    due_now: Callable[[], Awaitable[int]],
 ) -> None:
     """Seed up to each size in turn; start WalkWell (and the naive bot where asked) at each."""
     seeded = 0
@@ -147,7 +149,8 @@ async def startup_rows(
         await seed(seeded, n - seeded)
         report.notes.append(
             f"{db}: seeded {people(n)} people x 4 rules "
-            f"(+{people(n - seeded)} in {time.perf_counter() - began:.1f} s)"
+            f"(+{people(n - seeded)} in {time.perf_counter() - began:.1f} s); "
+            f"{await due_now():,} reminders due when WalkWell started (its first tick sends them)"
         )
         seeded = n
         ours = await startup.measure_startup(startup.WALKWELL, url)
@@ -186,7 +189,7 @@ async def run(sizes: Sizes) -> Report:
     url = await data.create_pg()
     try:
         await startup_rows(
-            report, "PostgreSQL", url, sizes.pg_people, sizes.pg_naive, seed_settled
+            report, "PostgreSQL", url, sizes.pg_people, sizes.pg_naive, seed_settled, data.due_pg
         )  # fmt: skip
         await data.truncate_pg()
         with tempfile.TemporaryDirectory() as tmp:
@@ -197,6 +200,7 @@ async def run(sizes: Sizes) -> Report:
                 lambda first, n: asyncio.to_thread(
                     data.seed_sqlite, path, first, n, now=datetime.now(UTC)
                 ),
+                lambda: asyncio.to_thread(data.due_sqlite, path),
             )  # fmt: skip
         await claim_rows(report, url, sizes)
         await sender_rows(report, url, sizes)
@@ -205,27 +209,42 @@ async def run(sizes: Sizes) -> Report:
     return report
 
 
+CLAIM_REPEATS = 3  # the claim is measured this many times, alternating with the baseline
+
+
+def median_rate(runs: list[throughput.Claim]) -> tuple[throughput.Claim, str]:
+    """The median run, and the range of all runs as text."""
+    ordered = sorted(runs, key=lambda c: c.rate)
+    return ordered[len(ordered) // 2], f"{ordered[0].rate:,.0f}-{ordered[-1].rate:,.0f}"
+
+
 async def claim_rows(report: Report, url: str, sizes: Sizes) -> None:
-    """3. The morning peak: claim + advance + render in one tick, against one row per transaction."""
-    ours = await throughput.claim_peak(url, sizes.peak)
-    base = await throughput.claim_peak(url, sizes.one_by_one, batch=1)
+    """3. The morning peak: claim + advance + render in one tick, against one row per transaction;
+    each measured CLAIM_REPEATS times, alternately (this VM's speed drifts), the median shown."""
+    ours_runs: list[throughput.Claim] = []
+    base_runs: list[throughput.Claim] = []
+    for _ in range(CLAIM_REPEATS):
+        ours_runs.append(await throughput.claim_peak(url, sizes.peak))
+        base_runs.append(await throughput.claim_peak(url, sizes.one_by_one, batch=1))
+    ours, ours_range = median_rate(ours_runs)
+    base, base_range = median_rate(base_runs)
     report.add(
-        "claim+advance+render, PostgreSQL, one tick",
+        f"claim+advance+render, PostgreSQL, one tick (median of {CLAIM_REPEATS})",
         f"{people(sizes.peak)} due",
-        f"{ours.rate:,.0f} /s",
-        f"{base.rate:,.0f} /s 1 row/txn ({sizes.one_by_one:,})",
+        f"{ours.rate:,.0f} /s ({ours_range})",
+        f"{base.rate:,.0f} /s ({base_range}) 1 row/txn ({sizes.one_by_one:,})",
         ours.rate / base.rate,
         ">=30,000 /s",
         ours.rate >= 30_000,
     )
     report.add(
-        "each reminder claimed exactly once",
+        "each reminder claimed exactly once, every run",
         f"{people(sizes.peak)} due",
         f"{ours.distinct_ids:,} ids / {ours.recorded:,} rows",
         f"{base.distinct_ids:,} / {base.recorded:,}",
         None,
         "ids = rows = rules",
-        ours.exactly_once and base.exactly_once,
+        all(run.exactly_once for run in ours_runs + base_runs),
     )
 
 

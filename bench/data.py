@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -217,6 +217,25 @@ async def pg_fetch(query: str) -> list[asyncpg.Record]:
         return list(await conn.fetch(query))
     finally:
         await conn.close()
+
+
+async def due_pg() -> int:
+    """Reminder rules due now in the bench database."""
+    (row,) = await pg_fetch("SELECT count(*) FROM reminder_rules WHERE next_due_at <= now()")
+    return int(row[0])
+
+
+def due_sqlite(path: Path) -> int:
+    """Reminder rules due now in a bench SQLite file (times stored as naive UTC text)."""
+    now = _sqlite_value(datetime.now(UTC))
+    db = sqlite3.connect(path)
+    try:
+        (count,) = db.execute(
+            "SELECT count(*) FROM reminder_rules WHERE next_due_at <= ?", (now,)
+        ).fetchone()
+        return int(count)
+    finally:
+        db.close()
 
 
 async def create_sqlite(path: Path) -> str:

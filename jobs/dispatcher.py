@@ -296,12 +296,8 @@ class Dispatcher:
                     skipped.append(row.id)
                     continue
                 if row.payload is None:  # a reminder left by a crashed worker: re-render it
-                    items_row = await self._reminder_row(session, row)
-                    if items_row is None:
-                        skipped.append(row.id)
-                        continue
                     claimed.append(row.id)
-                    items.append(self._render(items_row, row.id))
+                    items.append(self._render(_left_reminder(row), row.id))
                     continue
                 if not _still_wanted(row.payload, escalations.get(row.escalation_id), answered):
                     skipped.append(row.id)
@@ -318,21 +314,6 @@ class Dispatcher:
         self.submit(items)
         return len(rows)
 
-    async def _reminder_row(self, session: Any, row: Any) -> Due | None:
-        stmt = (
-            select(P.c.id.label("person_id"), P.c.chat_id, P.c.language, P.c.timezone, P.c.programme,
-                   P.c.stenosis, P.c.status)
-            .where(P.c.id == row.person_id)
-        )  # fmt: skip
-        person = (await session.execute(stmt)).first()
-        if person is None or person.status != "active":
-            return None
-        return Due(
-            rule_id=row.rule_id, person_id=person.person_id, chat_id=person.chat_id,
-            kind=row.reminder_kind or "morning", due_at=row.due_at, language=person.language,
-            timezone=person.timezone, programme=person.programme, stenosis=person.stenosis,
-        )  # fmt: skip
-
 
 def next_outbox_due() -> Select[tuple[datetime | None]]:
     """When the earliest queued or scheduled outbox row falls due."""
@@ -344,7 +325,8 @@ def outbox_due(now: datetime, batch: int) -> Select[Any]:
     return (
         select(D.c.id, D.c.chat_id, D.c.person_id, D.c.priority, D.c.payload, D.c.due_at, D.c.kind,
                D.c.escalation_id, D.c.rule_id, D.c.reminder_kind, D.c.status,
-               P.c.status.label("person_status"), P.c.open_tier)
+               P.c.status.label("person_status"), P.c.open_tier, P.c.language, P.c.timezone,
+               P.c.programme, P.c.stenosis)
         .outerjoin(P, P.c.id == D.c.person_id)
         .where(
             OPEN_ROWS,
@@ -370,6 +352,15 @@ class Due(NamedTuple):
     timezone: str
     programme: dict[str, Any] | None
     stenosis: bool
+
+
+def _left_reminder(row: Any) -> Due:
+    """A reminder row a crashed worker left half-sent, with its person's columns (outbox_due)."""
+    return Due(
+        rule_id=row.rule_id, person_id=row.person_id, chat_id=row.chat_id,
+        kind=row.reminder_kind or "morning", due_at=row.due_at, language=row.language,
+        timezone=row.timezone, programme=row.programme, stenosis=row.stenosis,
+    )  # fmt: skip
 
 
 def _still_wanted(payload: dict[str, Any], escalation: Any, answered_reports: set[int]) -> bool:

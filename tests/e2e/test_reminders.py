@@ -11,7 +11,10 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from sqlalchemy import func, select
 
+from bot.app import build_runtime
+from bot.clock import FakeClock
 from bot.models import Delivery, Person, WalkLog
+from jobs.dispatcher import Dispatcher
 from jobs.outgoing import Outcome
 from tests.e2e.harness import Harness, running_bot
 
@@ -113,6 +116,32 @@ async def test_a_backlog_goes_out_as_soon_as_the_bot_is_back(database_url: str) 
         methods = [c.method for c in h.stand.calls]
         # Polling starts (deleteWebhook, then the long poll) before the backlog is sent.
         assert methods.index("deleteWebhook") < methods.index("sendMessage")
+
+
+async def test_a_reminder_claimed_by_a_worker_that_died_is_sent_once_by_another(
+    database_url: str,
+) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2014)
+        await h.onboard(alex)
+        # Another worker claims the 08:00 reminder and dies before sending it.
+        dead = build_runtime(h.settings, clock=FakeClock(BERLIN_8AM))
+        try:
+            result = await Dispatcher(dead, submit=lambda items: None).tick()
+        finally:
+            await dead.extras["engine"].dispose()
+        assert result.sent == 1
+        await h.advance(BERLIN_8AM + timedelta(minutes=1) - h.clock.now())
+        assert reminders(h, alex) == []  # its lease (2 minutes) still holds
+        await h.advance(timedelta(minutes=2))
+        (reminder,) = reminders(h, alex)
+        await h.advance(timedelta(minutes=10))
+        assert len(reminders(h, alex)) == 1
+        async with h.runtime.sessions() as session:
+            (delivery,) = await session.scalars(select(Delivery).where(Delivery.kind == "reminder"))
+        assert reminder.callback_data[0] == f"w:done:{delivery.id}"
+        assert (delivery.status, delivery.due_at) == ("sent", BERLIN_8AM)
+        assert delivery.lateness_ms == 3 * 60 * 1000
 
 
 async def test_long_downtime_records_missed_reminders_and_sends_no_stale_burst(
