@@ -22,7 +22,7 @@ from bot.models import Delivery, Person, ReminderRule
 from jobs.dispatcher import ADVANCE_PG, RECORD_PG, Dispatcher, next_outbox_due, outbox_due
 from jobs.outgoing import Outgoing
 from messages.catalog import load_catalog
-from tests.conftest import run_blocking
+from tests.conftest import TABLES, _pg_execute, run_blocking
 
 PEOPLE = 10_000
 TOKEN = "123456:TEST-TOKEN-aaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -149,8 +149,6 @@ async def test_one_tick_gives_every_reminder_its_own_delivery(database_url: str)
 @pytest.mark.parametrize("statement", ["advance", "record"])
 def test_a_claimed_batch_reads_its_rules_by_key(pg_database: str, statement: str) -> None:
     """The batch statements must not scan or hash the whole rule table: their cost is per rule."""
-    from tests.conftest import TABLES, _pg_execute
-
     run_blocking(
         lambda: _pg_execute(
             pg_database,

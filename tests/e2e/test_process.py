@@ -77,11 +77,11 @@ async def test_the_real_process_answers_keeps_secrets_out_of_logs_and_stops_clea
             WALKWELL_WEBHOOK_SECRET=secret,
         )
         # Logs go to a file: a DEBUG run writes more than a pipe holds before anyone reads it.
-        log_file = (tmp_path / "bot.log").open("wb")
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
-            stdout=log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        with (tmp_path / "bot.log").open("wb") as log_file:  # the child keeps its own descriptor
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
+                stdout=log_file, stderr=subprocess.STDOUT,
+            )  # fmt: skip
         try:
             await stand.wait_for(lambda: stand.waiting_polls > 0, timeout=60, what="a long poll")
             alex = stand.person(7001)
@@ -114,7 +114,6 @@ async def test_the_real_process_answers_keeps_secrets_out_of_logs_and_stops_clea
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
-            log_file.close()
         assert proc.returncode == 0
         assert len(stand.transcript(alex)) > before  # the in-flight reply was not lost
         logs = (tmp_path / "bot.log").read_text()
