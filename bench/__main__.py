@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import sys
@@ -204,6 +205,7 @@ async def run(sizes: Sizes) -> Report:
             )  # fmt: skip
         await claim_rows(report, url, sizes)
         await sender_rows(report, url, sizes)
+        await triage_rows(report, sizes)
     finally:
         await data.drop_pg()
     return report
@@ -325,6 +327,31 @@ async def sender_rows(report: Report, url: str, sizes: Sizes) -> None:
         f"{day.max_ms / 1000:.1f} s; {day.stand.too_many} 429s; busiest second "
         f"{day.stand.busiest_second}; {day.wall_seconds:.0f} s of wall time"
     )
+
+
+async def triage_rows(report: Report, sizes: Sizes) -> None:
+    """The red-flag layer in its own process: latency per 300-character message and its RSS."""
+    n = 300 if sizes is FULL else 100
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.triage", str(n), stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    r = json.loads(out.decode().strip().splitlines()[-1])
+    size = f"{r['messages']} msgs"
+    report.add(
+        "red-flag layer latency p50, 300 chars", size, f"{r['layer_p50_ms']:.1f} ms",
+        f"{r['lexicon_p50_ms']:.2f} ms lexicon alone", r["layer_p50_ms"] / r["lexicon_p50_ms"],
+    )  # fmt: skip
+    report.add(
+        "red-flag layer latency p95, 300 chars", size, f"{r['layer_p95_ms']:.1f} ms",
+        f"{r['lexicon_p95_ms']:.2f} ms lexicon alone", r["layer_p95_ms"] / r["lexicon_p95_ms"],
+        "<=100 ms", r["layer_p95_ms"] <= 100,
+    )  # fmt: skip
+    report.add(
+        "red-flag layer RSS added (" + r["mode"] + ")", "-", f"{r['rss_added_mb']:.0f} MB",
+        "0 MB lexicon alone", None, "<=150 MB", r["rss_added_mb"] <= 150,
+    )  # fmt: skip
+    report.add("red-flag layer load (in the background)", "-", f"{r['load_s']:.2f} s")
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings
 from bot.context import Ctx, Runtime
 from bot.db import create_engine, session_factory
+from bot.detector import Detector
 from bot.handlers import register
 from bot.metrics import Metrics
 from bot.telegram_http import AiohttpRequest
@@ -170,6 +171,10 @@ async def serve(
     async with application:
         runtime.sender = Sender(application.bot, runtime)
         runtime.dispatcher = Dispatcher(runtime)
+        runtime.detector = Detector()
+        if settings.triage_layer != "lexicon":
+            # in the background: the lexicon answers until the layer is ready
+            runtime.detector.start(embeddings=settings.triage_layer == "full")
         await set_commands(application, runtime.catalog)
         await application.start()
         await runtime.sender.start()
@@ -203,4 +208,5 @@ async def serve(
             await application.idle()  # type: ignore[attr-defined]
             await runtime.sender.stop()
             await application.stop()
+            runtime.detector.close()
     await runtime.extras["engine"].dispose()

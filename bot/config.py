@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     retention_days: int = Field(730, ge=30, alias="WALKWELL_RETENTION_DAYS")
     flood_per_minute: int = Field(20, ge=1, alias="WALKWELL_FLOOD_PER_MINUTE")
 
+    # Red-flag detection: "full" = lexicon + learned layer with sentence embeddings;
+    # "ngrams" = lexicon + learned layer without embeddings (less memory); "lexicon" = lexicon alone.
+    triage_layer: Literal["full", "ngrams", "lexicon"] = Field(
+        "full", alias="WALKWELL_TRIAGE_LAYER"
+    )
+
     # Webhook mode (polling is the default).
     webhook_url: str | None = Field(None, alias="WALKWELL_WEBHOOK_URL")
     webhook_secret: SecretStr | None = Field(None, alias="WALKWELL_WEBHOOK_SECRET")

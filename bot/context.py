@@ -13,6 +13,7 @@ from bot.config import Settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from bot.detector import Detector
     from bot.metrics import Metrics
     from jobs.delivery import Sender
     from jobs.dispatcher import Dispatcher
@@ -30,6 +31,7 @@ class Runtime:
     metrics: Metrics
     sender: Sender | None = None
     dispatcher: Dispatcher | None = None
+    detector: Detector | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 

@@ -45,7 +45,16 @@ LEXICON_DIR = Path(__file__).resolve().parent.parent / "messages" / "lexicon"
 _TIER_BY_PREFIX: Mapping[str, Tier] = {"E": "emergency", "U": "urgent", "S": "soon"}
 _RANK: Mapping[str, int] = {"none": 0, "soon": 1, "urgent": 2, "emergency": 3}
 _ORDER: Mapping[str, int] = {flag: index for index, flag in enumerate(FLAGS)}
-_MODIFIERS = ("new", "hedge", "past", "resolved", "question", "third_party", "first_person")
+_MODIFIERS = (
+    "new",
+    "hedge",
+    "past",
+    "resolved",
+    "question",
+    "third_party",
+    "first_person",
+    "self_fine",
+)
 _LANG_CODE = re.compile(r"[a-z]{2,3}")
 _MACRO = re.compile(r"<([a-z][a-z0-9_]*)>")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u02bc": "'"})
@@ -62,6 +71,8 @@ _UNIT_AFTER = re.compile(
     r"\s*(?:kg|kgs|kilo|kilos|lbs?|pounds?|st|stone|km|k|miles?|m|metres?|meters?|min|mins|minutes?|"
     r"minuten|hours?|h|std|stunden?|jahre?|years?|yrs|%|euro|eur|steps|schritte|cm|mm|x)(?![a-z])"
 )
+_RESOLVED_REACH = 40  # characters between a "resolved" word and the symptom it refers to
+_MIN_CLAUSE_WORDS = 3  # a shorter fragment joins its neighbour, unless it is a bare answer
 _WORD_LEFT = r"(?<![a-z0-9])"
 _WORD_RIGHT = r"(?![a-z0-9])"
 
@@ -114,6 +125,7 @@ class _Lexicon:
     words_re: re.Pattern[str] | None
     patterns: tuple[tuple[re.Pattern[str], str], ...]
     clause_re: re.Pattern[str]
+    fixed_re: re.Pattern[str]  # fixed expressions a clause break never cuts ("aber sowas von")
     neg_before: re.Pattern[str]
     neg_after: re.Pattern[str]
     segment_re: re.Pattern[str]  # comma / "and" that may end a negation scope
@@ -146,15 +158,33 @@ def _alternation(parts: Iterable[str]) -> str:
     return "|".join(f"(?:{part})" for part in parts)
 
 
+_GAP_SPACE = re.compile(r"(?<=[a-z0-9)>]) (?=[a-z0-9(<])")
+
+
+def _with_gaps(pattern: str, gap: str) -> str:
+    """Let a phrase take inserted words between its top-level words ("cant really pee").
+
+    Patterns with lookarounds or character classes are left as they are (their spaces may be
+    part of a condition); the gap itself never takes a negation word.
+    """
+    if not gap or "(?!" in pattern or "(?<" in pattern or "[" in pattern:
+        return pattern
+    return _GAP_SPACE.sub(lambda _m: f"<{gap}> ", pattern)
+
+
 def _compile(
-    patterns: Sequence[str], macros: Mapping[str, str], umlauts: bool, where: str
+    patterns: Sequence[str],
+    macros: Mapping[str, str],
+    umlauts: bool,
+    where: str,
+    gap: str = "",
 ) -> re.Pattern[str]:
     """Compile a list of regex fragments into one whole-word alternation."""
     if not patterns:
         return re.compile(r"(?!x)x")  # matches nothing
     expanded = []
     for pattern in patterns:
-        text = _fold(str(pattern), umlauts).replace("'", "")
+        text = _with_gaps(_fold(str(pattern), umlauts).replace("'", ""), gap)
         for _ in range(5):  # macros may use macros
             text = _MACRO.sub(lambda m: macros.get(m.group(1), m.group(0)), text)
         unknown = _MACRO.search(text)
@@ -249,7 +279,13 @@ def _lexicon(lang: str) -> _Lexicon | None:
         + r")\s*"
     )
     concept_table: Mapping[str, Sequence[str]] = data.get("concepts", {})
-    concepts = {name: comp(items, name) for name, items in concept_table.items()}
+    gap = str(data.get("phrase_gap", ""))
+    if gap and gap not in macros:
+        raise ValueError(f"{where}: phrase_gap names no macro <{gap}>")
+    concepts = {
+        name: _compile(items, macros, umlauts, f"{where}: {name}", gap)
+        for name, items in concept_table.items()
+    }
     known = set(base.get("concepts", {})) | set(concepts) | {f"_{m}" for m in _MODIFIERS}
     rules_table = data.get("rules", base.get("rules", {}))
     ask_table = data.get("ask", base.get("ask", {}))
@@ -263,6 +299,7 @@ def _lexicon(lang: str) -> _Lexicon | None:
         words_re=words_re,
         patterns=patterns,
         clause_re=clause_re,
+        fixed_re=comp(data["clauses"].get("fixed", []), "clauses.fixed"),
         neg_before=comp(neg["before"], "negation.before"),
         neg_after=comp(neg["after"], "negation.after"),
         segment_re=re.compile(
@@ -272,7 +309,7 @@ def _lexicon(lang: str) -> _Lexicon | None:
         temperature_words=comp(mods["temperature_words"], "temperature_words"),
         weather_words=comp(mods["weather_words"], "weather_words"),
         crisis=comp(mods["crisis"], "crisis"),
-        modifiers={name: comp(mods[name], name) for name in _MODIFIERS},
+        modifiers={name: comp(mods.get(name, []), name) for name in _MODIFIERS},
         concepts=concepts,
         rules=_rules(rules_table, known, f"{where} rules"),
         ask=_rules(ask_table, known, f"{where} ask"),
@@ -356,6 +393,11 @@ def _overlaps(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
     return any(s < end and start < e for s, e in spans)
 
 
+def _near(start: int, end: int, spans: Sequence[tuple[int, int]], reach: int) -> bool:
+    """True if [start, end) lies within ``reach`` characters of one of ``spans``."""
+    return any(s - reach < end and start < e + reach for s, e in spans)
+
+
 def _inside(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
     """True if [start, end) lies inside a longer span (a hedge word that is part of a symptom)."""
     return any(s <= start and end <= e and e - s > end - start for s, e in spans)
@@ -378,6 +420,12 @@ def _analyse(
             (m.start(), m.end())
             for m in lex.modifiers[name].finditer(text)
             if name not in ("hedge", "resolved") or not _inside(m.start(), m.end(), spans)
+        ]
+    # "resolved" words count only when they refer to a symptom: one near it in the clause
+    # ("the numbness went away"), or alone in a clause that follows one (see _run)
+    if hits:
+        found["resolved"] = [
+            (s, e) for s, e in found["resolved"] if _near(s, e, spans, _RESOLVED_REACH)
         ]
     shields = spans + found["new"] + found["hedge"]
 
@@ -473,9 +521,38 @@ def _match(
     return True, certain or "_new" in rule.all, used
 
 
+def _clauses(norm: str, lex: _Lexicon) -> list[str]:
+    """Split at clause breaks, never inside a fixed expression ("aber sowas von"); a fragment
+    of fewer than three words joins the clause before it, unless either holds a negation cue
+    (a negation's scope never grows: "no leg problems. chest pain though" stays two clauses)."""
+    fixed = [(m.start(), m.end()) for m in lex.fixed_re.finditer(norm)]
+    parts: list[str] = []
+    start = 0
+    for m in lex.clause_re.finditer(norm):
+        if m.end() == m.start() or _overlaps(m.start(), m.end(), fixed):
+            continue
+        parts.append(norm[start : m.start()])
+        start = m.end()
+    parts.append(norm[start:])
+
+    def negates(part: str) -> bool:
+        return bool(lex.neg_before.search(part) or lex.neg_after.search(part))
+
+    merged: list[str] = []
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        short = len(part.split()) < _MIN_CLAUSE_WORDS
+        if merged and short and not negates(part) and not negates(merged[-1]):
+            merged[-1] = f"{merged[-1]} {part}"
+        else:
+            merged.append(part)
+    return merged
+
+
 def _run(text: str, lex: _Lexicon, out: _Findings) -> None:
     norm = _normalise(text, lex)
-    parts = [p for p in lex.clause_re.split(norm) if p and p.strip()]
+    parts = _clauses(norm, lex)
     # one search per concept over the whole message; only the hits are re-scanned per clause
     candidates = [(n, pat) for n, pat in lex.concepts.items() if pat.search(norm)]
     clauses = [_analyse(p.strip(), lex, candidates) for p in parts]
@@ -507,6 +584,10 @@ def _run(text: str, lex: _Lexicon, out: _Findings) -> None:
         out.dying = True
     if any(clauses[i].third_party for i in contributing):
         out.third_party = True
+        if any(lex.modifiers["self_fine"].search(c.text) for c in clauses):
+            # someone else's symptom next to "I'm fine": ask, do not alarm
+            out.candidates |= out.certain
+            out.certain.clear()
     if any(c.question for c in clauses):
         asked = any(clauses[i].question for i in contributing)
         for flag, pattern in lex.topics:

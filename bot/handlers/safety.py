@@ -8,12 +8,12 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import Ctx
+from bot.detector import lexicon_everywhere
 from bot.handlers.common import Turn, deliver, open_turn, person_handler
 from bot.models import Escalation, SymptomReport
 from bot.parsing import parse_answer
 from bot.services import redflags
-from bot.services.redflags import TIER_RANK
-from bot.triage import FLAGS, Assessment, assess
+from bot.triage import FLAGS, Assessment
 from jobs.outgoing import Buttons
 from messages.catalog import normalise_language
 
@@ -41,7 +41,7 @@ async def triage_text(update: Update, ctx: Ctx) -> None:
         return
     if update.effective_chat.type != "private":
         return
-    assessment = assess_everywhere(text[:4096], ctx.rt.catalog.languages)
+    assessment = await detect(ctx, text[:4096])
     answer = parse_answer(text) if len(text) <= 40 else None
     if not (assessment.is_red_flag or assessment.confirm or assessment.question or answer):
         return
@@ -63,16 +63,12 @@ async def triage_text(update: Update, ctx: Ctx) -> None:
         raise ApplicationHandlerStop
 
 
-def assess_everywhere(text: str, languages: tuple[str, ...]) -> Assessment:
-    """The most serious reading of the text in every language WalkWell speaks.
-
-    People write in the language they think in, whatever their Telegram client is set to.
-    """
-    # assess() always runs the English lexicon too, so English on its own would be work done twice.
-    readings = [assess(text, lang) for lang in languages if lang != "en"] or [assess(text, "en")]
-    return max(
-        readings, key=lambda a: (TIER_RANK[a.tier], a.crisis, a.confirm is not None, a.question)
-    )
+async def detect(ctx: Ctx, text: str) -> Assessment:
+    """The detector's reading of a text in every language WalkWell speaks (bot.detector)."""
+    languages = ctx.rt.catalog.languages
+    if ctx.rt.detector is None:
+        return lexicon_everywhere(text, languages)
+    return await ctx.rt.detector.assess(text, languages)
 
 
 async def _handle(

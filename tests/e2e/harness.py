@@ -125,6 +125,9 @@ async def running_bot(
         )
         try:
             await asyncio.wait_for(_first(ready, task), timeout=30)
+            if runtimes[0].detector is not None:
+                # the learned red-flag layer loads in the background; tests read its answers
+                await asyncio.wait_for(runtimes[0].detector.ready(), timeout=30)
             yield Harness(stand, clock, runtimes[0], settings)
         finally:
             stop.set()

@@ -11,6 +11,9 @@ from tests.e2e.harness import ADMIN_ID, ESCALATION_CHAT, Harness, running_bot
 
 BERLIN_8AM = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
 EMERGENCY = "since this morning I can't pee and it's numb between my legs"
+# The confirming-question flow, on the lexicon's own reading: it asks about a hedged symptom
+# ("not sure if I wet myself"), where the learned layer may answer at once (tests/e2e/test_detector.py).
+HEDGE_ASKS = {"WALKWELL_TRIAGE_LAYER": "lexicon"}
 
 
 def reminders(h: Harness, who) -> list:  # type: ignore[no-untyped-def]
@@ -165,7 +168,7 @@ async def test_german_emergency_message_gets_the_german_answer(database_url: str
 async def test_an_unclear_message_gets_one_confirming_question_and_not_sure_counts_as_yes(
     database_url: str,
 ) -> None:
-    async with running_bot(database_url) as h:
+    async with running_bot(database_url, **HEDGE_ASKS) as h:
         alex = h.stand.person(3009)
         await h.onboard(alex)
         (question,) = await h.send(alex, "not sure if I wet myself")
@@ -219,7 +222,7 @@ async def test_reminders_held_while_open_are_not_sent_even_in_the_database(
 async def test_an_unanswered_confirming_question_gets_a_safety_net_and_tells_the_operator(
     database_url: str,
 ) -> None:
-    async with running_bot(database_url) as h:
+    async with running_bot(database_url, **HEDGE_ASKS) as h:
         alex = h.stand.person(3014)
         await h.onboard(alex)
         await h.send(alex, "not sure if I wet myself")
@@ -236,7 +239,7 @@ async def test_an_unanswered_confirming_question_gets_a_safety_net_and_tells_the
 
 
 async def test_an_answered_confirming_question_sends_no_safety_net(database_url: str) -> None:
-    async with running_bot(database_url) as h:
+    async with running_bot(database_url, **HEDGE_ASKS) as h:
         alex = h.stand.person(3015)
         await h.onboard(alex)
         (question,) = await h.send(alex, "not sure if I wet myself")
@@ -248,7 +251,7 @@ async def test_an_answered_confirming_question_sends_no_safety_net(database_url:
 
 
 async def test_a_typed_yes_answers_the_confirming_question(database_url: str) -> None:
-    async with running_bot(database_url) as h:
+    async with running_bot(database_url, **HEDGE_ASKS) as h:
         alex = h.stand.person(3016)
         await h.onboard(alex)
         await h.send(alex, "not sure if I wet myself")
@@ -342,7 +345,7 @@ async def test_routine_messages_wait_while_an_emergency_is_open(database_url: st
 
 
 async def test_delete_also_removes_pending_clinic_alerts(database_url: str) -> None:
-    async with running_bot(database_url) as h:
+    async with running_bot(database_url, **HEDGE_ASKS) as h:
         alex = h.stand.person(3023)
         await h.onboard(alex)
         await h.send(alex, "not sure if I wet myself")
@@ -353,7 +356,7 @@ async def test_delete_also_removes_pending_clinic_alerts(database_url: str) -> N
 
 
 async def test_a_confirming_tap_gets_through_even_when_flooding(database_url: str) -> None:
-    async with running_bot(database_url, WALKWELL_FLOOD_PER_MINUTE=12) as h:
+    async with running_bot(database_url, WALKWELL_FLOOD_PER_MINUTE=12, **HEDGE_ASKS) as h:
         alex = h.stand.person(3024)
         await h.onboard(alex)  # eleven updates
         for _ in range(5):
