@@ -8,7 +8,7 @@ import contextlib
 import signal
 import sys
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, StartupError, load_settings
 from bot.logs import setup_logging
 
 DESCRIPTION = "WalkWell: a Telegram walking coach for people with back pain."
@@ -67,6 +67,19 @@ def _run(settings: Settings, webhook: bool) -> None:
     except ConfigError as exc:
         print(f"walkwell: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    except StartupError as exc:
+        print(f"walkwell: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _migrate(url: str) -> None:
+    from bot.migrate import migrate_url
+
+    try:
+        migrate_url(url)
+    except StartupError as exc:
+        print(f"walkwell: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -82,9 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     ]
     setup_logging(settings.log_level, settings.log_format, secrets)
     if args.command == "migrate":
-        from bot.migrate import migrate_url
-
-        migrate_url(settings.database_url)
+        _migrate(settings.database_url)
         print("walkwell: database is up to date")
         return
     try:
@@ -93,9 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"walkwell: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     if not args.no_migrate:
-        from bot.migrate import migrate_url
-
-        migrate_url(settings.database_url)
+        _migrate(settings.database_url)
     _run(settings, args.webhook or settings.webhook_url is not None)
 
 
