@@ -9,6 +9,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.error import InvalidToken, NetworkError
@@ -98,7 +99,7 @@ def _update_kind(update: object) -> str:
     return "other"
 
 
-def build_application(settings: Settings, runtime: Runtime) -> Application:  # type: ignore[type-arg]
+def build_application(settings: Settings, runtime: Runtime) -> WalkwellApplication:
     """The Application, pointed at TELEGRAM_API_BASE_URL, with every handler registered."""
     os.environ.setdefault("PTB_TIMEDELTA", "true")  # RetryAfter.retry_after as a timedelta
     application = (
@@ -118,7 +119,7 @@ def build_application(settings: Settings, runtime: Runtime) -> Application:  # t
     )
     application.bot_data["runtime"] = runtime
     register(application)
-    return application
+    return cast(WalkwellApplication, application)
 
 
 async def set_commands(application: Application, catalog: Catalog) -> None:  # type: ignore[type-arg]

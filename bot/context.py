@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
     from bot.app import WalkwellApplication
+    from bot.handlers.guards import FloodGate
     from bot.metrics import Metrics
     from jobs.delivery import Sender
     from jobs.dispatcher import Dispatcher
@@ -27,6 +28,7 @@ class Extras(TypedDict, total=False):
     application: WalkwellApplication
     health_port: int  # the port /healthz, /readyz and /metrics listen on (WALKWELL_HEALTH_PORT)
     webhook_port: int  # the webhook's port, in webhook mode (WALKWELL_LISTEN_PORT)
+    flood: FloodGate  # inbound rate per person (bot.handlers.guards), made on first use
 
 
 @dataclass
