@@ -19,7 +19,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings, StartupError
 from bot.context import Ctx, Runtime
 from bot.db import check_database, create_engine, describe_url, session_factory
-from bot.handlers import register
+from bot.handlers.registry import register
 from bot.metrics import Metrics
 from bot.telegram_http import AiohttpRequest
 from bot.updates import PerPersonProcessor
