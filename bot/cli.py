@@ -35,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
         "migrate", help="upgrade the database schema to the latest version (DATABASE_URL)"
     )
     sub.add_parser(
+        "healthcheck",
+        help="exit 0 if this machine's worker answers /healthz (for Docker's HEALTHCHECK)",
+        description="GET /healthz on WALKWELL_HEALTH_HOST:WALKWELL_HEALTH_PORT (127.0.0.1 when "
+        "the host is a wildcard); exit 0 on 200, 1 otherwise.",
+    )
+    sub.add_parser(
         "try",
         help="try WalkWell in this terminal: a local fake Telegram, no token, no network",
         description="Starts a fake Bot API server on 127.0.0.1 and the bot against it, with a "
@@ -82,6 +88,24 @@ def _migrate(url: str) -> None:
         raise SystemExit(1) from None
 
 
+def _healthcheck(settings: Settings) -> int:
+    import urllib.request
+
+    host = settings.health_host
+    host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    host = f"[{host}]" if ":" in host else host
+    url = f"http://{host}:{settings.health_port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=3) as answer:
+            if answer.status == 200:
+                return 0
+            reason = f"HTTP {answer.status}"
+    except OSError as exc:
+        reason = str(getattr(exc, "reason", None) or exc)
+    print(f"walkwell: {url} did not answer 200 (WALKWELL_HEALTH_PORT): {reason}", file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.command == "try":
@@ -90,6 +114,8 @@ def main(argv: list[str] | None = None) -> None:
         try_main()
         return
     settings = _settings()
+    if args.command == "healthcheck":
+        raise SystemExit(_healthcheck(settings))
     secrets = [
         s.get_secret_value() for s in (settings.telegram_bot_token, settings.webhook_secret) if s
     ]

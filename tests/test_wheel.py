@@ -11,9 +11,13 @@ were imported from.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
+import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -151,3 +155,86 @@ async def test_the_installed_wheel_migrates_and_runs_against_the_stand(
                 proc.kill()
                 await proc.wait()
     assert proc.returncode == 0, (tmp_path / "bot.log").read_text()
+
+
+# ---------------------------------------------------------------- the image's entry point
+
+
+def final_stage(dockerfile: Path) -> dict[str, object]:
+    """ENV, ENTRYPOINT, CMD and HEALTHCHECK CMD of the Dockerfile's last stage, as written."""
+    text = re.sub(r"\\\n\s*", " ", dockerfile.read_text())
+    lines = [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
+    stage = lines[max(i for i, line in enumerate(lines) if line.startswith("FROM ")) :]
+    env: dict[str, str] = {}
+    found: dict[str, object] = {"env": env}
+    for line in stage:
+        word, _, rest = line.partition(" ")
+        if word == "ENV":
+            env.update(pair.split("=", 1) for pair in shlex.split(rest))
+        elif word in ("ENTRYPOINT", "CMD"):
+            found[word] = json.loads(rest)
+        elif word == "HEALTHCHECK":
+            found[word] = json.loads(rest.split(" CMD ", 1)[1])
+    return found
+
+
+async def test_the_images_entry_point_runs_outside_a_container(
+    installed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The Dockerfile's ENTRYPOINT + CMD, with its ENV (PATH pointing at the wheel's venv instead
+    of /opt/walkwell/bin, and free ports instead of 8080/8081, which a test must not bind),
+    reaches a long poll; its HEALTHCHECK command passes; SIGTERM (compose's stop) exits 0."""
+    bin_dir, _ = installed
+    image = final_stage(ROOT / "Dockerfile")
+    env_in_image = dict(image["env"])
+    assert env_in_image["WALKWELL_HEALTH_PORT"] != env_in_image["WALKWELL_LISTEN_PORT"]
+    path = env_in_image.pop("PATH").replace("/opt/walkwell/bin", str(bin_dir))
+    path = path.replace("$PATH", "/usr/bin:/bin")
+    command = [*image["ENTRYPOINT"], *image["CMD"]]
+    assert command == ["walkwell", "run"]
+    async with Stand() as stand:
+        env = _env(**env_in_image) | {
+            "PATH": path,
+            "WALKWELL_HEALTH_PORT": str(_free_port()),
+            "TELEGRAM_BOT_TOKEN": stand.token,
+            "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{stand.port}",
+        }
+        with (tmp_path / "bot.log").open("wb") as log:
+            proc = await asyncio.create_subprocess_exec(
+                *command, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        try:
+            await stand.wait_for(lambda: stand.waiting_polls > 0, timeout=60, what="a long poll")
+            health = await asyncio.create_subprocess_exec(
+                *image["HEALTHCHECK"],
+                cwd=tmp_path,
+                env=env,
+            )
+            assert await asyncio.wait_for(health.wait(), timeout=30) == 0
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc.wait(), timeout=30)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    logs = (tmp_path / "bot.log").read_text()
+    assert proc.returncode == 0, logs
+    assert (tmp_path / "var" / "walkwell.db").exists()  # SQLite under the working directory
+    first = json.loads(logs.splitlines()[0])  # LOG_FORMAT=json from the image
+    assert {"ts", "level", "logger", "event"} <= set(first), first
+    # With the worker gone, the health check fails (what Docker then reports as unhealthy).
+    health = await asyncio.create_subprocess_exec(
+        *image["HEALTHCHECK"],
+        cwd=tmp_path,
+        env=env,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(health.communicate(), timeout=30)
+    assert health.returncode == 1
+    assert "WALKWELL_HEALTH_PORT" in err.decode()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
