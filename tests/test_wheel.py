@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("pyproject.toml", "README.md", "bot", "jobs", "messages", "migrations")
 # Files another change will add (model weights); the wheel must carry such files already.
 FUTURE_DATA = ("bot/triage_model/weights.npz", "bot/triage_model/vocab.json",
+               "bot/triage_model/v2/centroids.npy",
                "messages/lexicon/vectors.npy", "messages/embeddings.json")  # fmt: skip
 
 
@@ -196,6 +197,7 @@ async def test_the_images_entry_point_runs_outside_a_container(
         env = _env(**env_in_image) | {
             "PATH": path,
             "WALKWELL_HEALTH_PORT": str(_free_port()),
+            "WALKWELL_LISTEN_PORT": str(_free_port()),  # unused when polling, as in the image
             "TELEGRAM_BOT_TOKEN": stand.token,
             "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{stand.port}",
         }
