@@ -50,6 +50,7 @@ async def measure_startup(
             "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{stand.port}",
             "DATABASE_URL": database_url,
             "WALKWELL_LISTEN_PORT": "0",
+            "WALKWELL_HEALTH_PORT": "0",
             "LOG_LEVEL": "WARNING",
         }
         with tempfile.TemporaryFile() as log:

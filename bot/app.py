@@ -8,20 +8,23 @@ import gc
 import logging
 import os
 import time
+from collections.abc import Awaitable, Callable
+from typing import cast
 
 from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.clock import Clock, SystemClock
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, StartupError
 from bot.context import Ctx, Runtime
-from bot.db import create_engine, session_factory
+from bot.db import check_database, create_engine, describe_url, session_factory
 from bot.detector import Detector
-from bot.handlers import register
+from bot.handlers.registry import register
 from bot.metrics import Metrics
 from bot.telegram_http import AiohttpRequest
 from bot.updates import PerPersonProcessor
-from bot.web import WEBHOOK_PATH, start_web
+from bot.web import WEBHOOK_PATH, build_health_app, build_webhook_app, start_listener
 from jobs.delivery import Sender
 from jobs.dispatcher import Dispatcher
 from jobs.scheduler import start_scheduling
@@ -97,7 +100,7 @@ def _update_kind(update: object) -> str:
     return "other"
 
 
-def build_application(settings: Settings, runtime: Runtime) -> Application:  # type: ignore[type-arg]
+def build_application(settings: Settings, runtime: Runtime) -> WalkwellApplication:
     """The Application, pointed at TELEGRAM_API_BASE_URL, with every handler registered."""
     os.environ.setdefault("PTB_TIMEDELTA", "true")  # RetryAfter.retry_after as a timedelta
     application = (
@@ -117,7 +120,7 @@ def build_application(settings: Settings, runtime: Runtime) -> Application:  # t
     )
     application.bot_data["runtime"] = runtime
     register(application)
-    return application
+    return cast(WalkwellApplication, application)
 
 
 async def set_commands(application: Application, catalog: Catalog) -> None:  # type: ignore[type-arg]
@@ -145,6 +148,66 @@ def build_runtime(
     return runtime
 
 
+def _once(close: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    """`close`, made safe to call twice (on the way out and again by the exit stack)."""
+    done = False
+
+    async def run() -> None:
+        nonlocal done
+        if not done:
+            done = True
+            await close()
+
+    return run
+
+
+# Start-up retries an unreachable Bot API: 1 s, 2 s, 4 s ... at most 30 s apart, until
+# WALKWELL_BOT_API_WAIT has passed (a network blip or a Bot API restart should not need a human).
+BOT_API_FIRST_DELAY = 1.0
+BOT_API_MAX_DELAY = 30.0
+
+
+async def connect_bot_api(
+    application: Application,  # type: ignore[type-arg]
+    settings: Settings,
+    stop: asyncio.Event,
+) -> bool:
+    """Initialise the Application (getMe), retrying network failures with backoff.
+
+    Returns False if `stop` was set while waiting. A rejected token or a Bot API that stays
+    unreachable is a StartupError; whatever the attempt opened is closed first.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.bot_api_wait_seconds
+    delay = BOT_API_FIRST_DELAY
+    where = f"the Bot API at {settings.telegram_api_base_url} (TELEGRAM_API_BASE_URL)"
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            await application.initialize()
+            return True
+        except InvalidToken:  # its message quotes the token: never shown
+            await application.bot.shutdown()
+            raise StartupError(
+                f"{where} rejected TELEGRAM_BOT_TOKEN: copy the token again from @BotFather"
+            ) from None
+        except NetworkError as exc:  # TimedOut included
+            await application.bot.shutdown()
+            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            if loop.time() + delay > deadline:
+                raise StartupError(
+                    f"cannot reach {where} after {attempts} attempt(s) in "
+                    f"{settings.bot_api_wait_seconds:g} s (WALKWELL_BOT_API_WAIT): {reason}"
+                ) from None
+            log.warning("cannot reach %s (%s); retrying in %g s", where, reason, delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        if stop.is_set():
+            return False
+        delay = min(delay * 2, BOT_API_MAX_DELAY)
+
+
 async def serve(
     settings: Settings,
     *,
@@ -158,17 +221,45 @@ async def serve(
     """Run the bot until `stop` is set, then shut down without losing sends.
 
     Long polling by default; with `webhook`, Telegram posts updates to WALKWELL_WEBHOOK_URL
-    (checked against WALKWELL_WEBHOOK_SECRET). /healthz, /readyz and /metrics are served on
-    WALKWELL_LISTEN_HOST:WALKWELL_LISTEN_PORT either way.
+    (checked against WALKWELL_WEBHOOK_SECRET), served alone on
+    WALKWELL_LISTEN_HOST:WALKWELL_LISTEN_PORT. /healthz, /readyz and /metrics are served on
+    WALKWELL_HEALTH_HOST:WALKWELL_HEALTH_PORT either way.
+
+    Start-up checks the database, binds both listeners, then reaches the Bot API; any failure is
+    a StartupError (one line) and everything opened so far is closed before it propagates.
     """
     if webhook and (not settings.webhook_url or settings.webhook_secret is None):
         raise ConfigError("webhook mode needs WALKWELL_WEBHOOK_URL and WALKWELL_WEBHOOK_SECRET")
-    runtime = build_runtime(settings, clock=clock, catalog=catalog)
+    try:
+        runtime = build_runtime(settings, clock=clock, catalog=catalog)
+    except OSError as exc:
+        raise StartupError(
+            f"cannot open the database {describe_url(settings.database_url)} (DATABASE_URL): "
+            f"{exc.strerror or type(exc).__name__}"
+        ) from None
     if runtime_out is not None:
         runtime_out.append(runtime)
-    application = build_application(settings, runtime)
-    runtime.extras["application"] = application
-    async with application:
+    async with contextlib.AsyncExitStack() as resources:
+        resources.push_async_callback(runtime.extras["engine"].dispose)
+        await check_database(runtime.extras["engine"], settings.database_url)
+        application = build_application(settings, runtime)
+        runtime.extras["application"] = application
+        health, runtime.extras["health_port"] = await start_listener(
+            build_health_app(runtime, application), settings.health_host, settings.health_port,
+            host_setting="WALKWELL_HEALTH_HOST", port_setting="WALKWELL_HEALTH_PORT",
+        )  # fmt: skip
+        resources.push_async_callback(health.cleanup)
+        if webhook:
+            hook, runtime.extras["webhook_port"] = await start_listener(
+                build_webhook_app(runtime, application), settings.listen_host,
+                settings.listen_port, host_setting="WALKWELL_LISTEN_HOST",
+                port_setting="WALKWELL_LISTEN_PORT",
+            )  # fmt: skip
+            close_hook = _once(hook.cleanup)
+            resources.push_async_callback(close_hook)
+        if not await connect_bot_api(application, settings, stop):
+            return  # stopped while the Bot API was unreachable
+        resources.push_async_callback(application.shutdown)
         runtime.sender = Sender(application.bot, runtime)
         runtime.dispatcher = Dispatcher(runtime)
         runtime.detector = Detector()
@@ -177,36 +268,37 @@ async def serve(
             runtime.detector.start(embeddings=settings.triage_layer == "full")
         await set_commands(application, runtime.catalog)
         await application.start()
-        await runtime.sender.start()
-        web_runner = await start_web(runtime, application)
-        settle_gc()
-        assert application.updater is not None
-        if webhook:
-            secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-            await application.bot.set_webhook(
-                url=f"{settings.webhook_url}{WEBHOOK_PATH}", secret_token=secret,
-                allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
-            )  # fmt: skip
-        else:
-            # Never drop pending updates: a red-flag message could be among them.
-            await application.updater.start_polling(
-                allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, timeout=30
-            )
-        # Updates first: a backlog of due reminders (after downtime) is claimed once people's
-        # messages, a red flag among them, are already being fetched.
-        start_scheduling(application, runtime)
-        log.info("WalkWell is running (%s)", "webhook" if webhook else "polling")
-        if ready is not None:
-            ready.set()
         try:
+            await runtime.sender.start()
+            settle_gc()
+            assert application.updater is not None
+            if webhook:
+                secret = (
+                    settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+                )
+                await application.bot.set_webhook(
+                    url=f"{settings.webhook_url}{WEBHOOK_PATH}", secret_token=secret,
+                    allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
+                )  # fmt: skip
+            else:
+                # Never drop pending updates: a red-flag message could be among them.
+                await application.updater.start_polling(
+                    allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, timeout=30
+                )
+            # Updates first: a backlog of due reminders (after downtime) is claimed once
+            # people's messages, a red flag among them, are already being fetched.
+            start_scheduling(application, runtime)
+            log.info("WalkWell is running (%s)", "webhook" if webhook else "polling")
+            if ready is not None:
+                ready.set()
             await stop.wait()
         finally:
             log.info("WalkWell is stopping")
-            await web_runner.cleanup()  # no new webhook updates from here on
+            if webhook:
+                await close_hook()  # no new webhook updates from here on
             with contextlib.suppress(Exception):
-                await application.updater.stop()
+                await application.updater.stop()  # type: ignore[union-attr]
             await application.idle()  # type: ignore[attr-defined]
             await runtime.sender.stop()
             await application.stop()
             runtime.detector.close()
-    await runtime.extras["engine"].dispose()

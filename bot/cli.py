@@ -8,7 +8,7 @@ import contextlib
 import signal
 import sys
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, StartupError, load_settings
 from bot.logs import setup_logging
 
 DESCRIPTION = "WalkWell: a Telegram walking coach for people with back pain."
@@ -33,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_parser(
         "migrate", help="upgrade the database schema to the latest version (DATABASE_URL)"
+    )
+    sub.add_parser(
+        "healthcheck",
+        help="exit 0 if this machine's worker answers /healthz (for Docker's HEALTHCHECK)",
+        description="GET /healthz on WALKWELL_HEALTH_HOST:WALKWELL_HEALTH_PORT (127.0.0.1 when "
+        "the host is a wildcard); exit 0 on 200, 1 otherwise.",
     )
     sub.add_parser(
         "try",
@@ -67,6 +73,37 @@ def _run(settings: Settings, webhook: bool) -> None:
     except ConfigError as exc:
         print(f"walkwell: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    except StartupError as exc:
+        print(f"walkwell: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _migrate(url: str) -> None:
+    from bot.migrate import migrate_url
+
+    try:
+        migrate_url(url)
+    except StartupError as exc:
+        print(f"walkwell: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _healthcheck(settings: Settings) -> int:
+    import urllib.request
+
+    host = settings.health_host
+    host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    host = f"[{host}]" if ":" in host else host
+    url = f"http://{host}:{settings.health_port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=3) as answer:
+            if answer.status == 200:
+                return 0
+            reason = f"HTTP {answer.status}"
+    except OSError as exc:
+        reason = str(getattr(exc, "reason", None) or exc)
+    print(f"walkwell: {url} did not answer 200 (WALKWELL_HEALTH_PORT): {reason}", file=sys.stderr)
+    return 1
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -77,14 +114,14 @@ def main(argv: list[str] | None = None) -> None:
         try_main()
         return
     settings = _settings()
+    if args.command == "healthcheck":
+        raise SystemExit(_healthcheck(settings))
     secrets = [
         s.get_secret_value() for s in (settings.telegram_bot_token, settings.webhook_secret) if s
     ]
     setup_logging(settings.log_level, settings.log_format, secrets)
     if args.command == "migrate":
-        from bot.migrate import migrate_url
-
-        migrate_url(settings.database_url)
+        _migrate(settings.database_url)
         print("walkwell: database is up to date")
         return
     try:
@@ -93,9 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"walkwell: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     if not args.no_migrate:
-        from bot.migrate import migrate_url
-
-        migrate_url(settings.database_url)
+        _migrate(settings.database_url)
     _run(settings, args.webhook or settings.webhook_url is not None)
 
 

@@ -19,6 +19,11 @@ class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable, never its value."""
 
 
+class StartupError(Exception):
+    """Start-up cannot go on (a port taken, the database or the Bot API unreachable): one line
+    that names what to fix and the setting involved, never a secret."""
+
+
 def _int_set(value: object) -> object:
     if isinstance(value, str):
         parts = [p for p in re.split(r"[,\s]+", value.strip()) if p]
@@ -60,11 +65,17 @@ class Settings(BaseSettings):
         "full", alias="WALKWELL_TRIAGE_LAYER"
     )
 
-    # Webhook mode (polling is the default).
+    # Webhook mode (polling is the default). Its listener serves the webhook and nothing else,
+    # so publishing it publishes nothing else.
     webhook_url: str | None = Field(None, alias="WALKWELL_WEBHOOK_URL")
     webhook_secret: SecretStr | None = Field(None, alias="WALKWELL_WEBHOOK_SECRET")
     listen_host: str = Field("127.0.0.1", alias="WALKWELL_LISTEN_HOST")
     listen_port: int = Field(8080, ge=0, le=65535, alias="WALKWELL_LISTEN_PORT")
+    # /healthz, /readyz and /metrics: their own listener, in every mode.
+    health_host: str = Field("127.0.0.1", alias="WALKWELL_HEALTH_HOST")
+    health_port: int = Field(8081, ge=0, le=65535, alias="WALKWELL_HEALTH_PORT")
+    # How long start-up keeps retrying an unreachable Bot API (with backoff) before it gives up.
+    bot_api_wait_seconds: float = Field(300.0, ge=0, le=86_400, alias="WALKWELL_BOT_API_WAIT")
 
     @field_validator("admin_ids", mode="before")
     @classmethod

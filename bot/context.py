@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from telegram.ext import CallbackContext, ExtBot
 
@@ -11,13 +11,25 @@ from bot.clock import Clock
 from bot.config import Settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+    from bot.app import WalkwellApplication
     from bot.detector import Detector
+    from bot.handlers.guards import FloodGate
     from bot.metrics import Metrics
     from jobs.delivery import Sender
     from jobs.dispatcher import Dispatcher
     from messages.catalog import Catalog
+
+
+class Extras(TypedDict, total=False):
+    """What start-up adds to the runtime once it exists (each key is set by bot.app.serve)."""
+
+    engine: AsyncEngine
+    application: WalkwellApplication
+    health_port: int  # the port /healthz, /readyz and /metrics listen on (WALKWELL_HEALTH_PORT)
+    webhook_port: int  # the webhook's port, in webhook mode (WALKWELL_LISTEN_PORT)
+    flood: FloodGate  # inbound rate per person (bot.handlers.guards), made on first use
 
 
 @dataclass
@@ -32,7 +44,7 @@ class Runtime:
     sender: Sender | None = None
     dispatcher: Dispatcher | None = None
     detector: Detector | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    extras: Extras = field(default_factory=lambda: Extras())
 
 
 class Ctx(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

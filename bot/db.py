@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+
+from bot.config import StartupError
 
 
 def prepare_sqlite_file(url: str) -> None:
@@ -47,6 +49,28 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return create_async_engine(
         url, echo=echo, hide_parameters=True, pool_size=10, max_overflow=10, pool_pre_ping=True
     )
+
+
+def describe_url(url: str) -> str:
+    """The database URL for a message: driver, host, port and name, never the password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparsable URL)"
+
+
+async def check_database(engine: AsyncEngine, url: str) -> None:
+    """One round trip (SELECT 1); a database that does not answer is a StartupError naming
+    DATABASE_URL (without its password) and the reason."""
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        cause = getattr(exc, "orig", None) or exc
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0][:200]
+        raise StartupError(
+            f"cannot reach the database {describe_url(url)} (DATABASE_URL): {reason}"
+        ) from None
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

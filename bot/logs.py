@@ -64,6 +64,8 @@ def setup_logging(level: str, fmt: str, secrets: Iterable[str]) -> None:
     root.setLevel(level)
     # httpx logs every request URL, which contains the token, and python-telegram-bot logs every
     # request's parameters (message texts) at DEBUG: keep both quiet (secrets are redacted anyway).
-    for noisy in ("httpx", "httpcore", "apscheduler.executors.default", "aiohttp.access"):
+    # Alembic announces each of its plugins at INFO on every migrate: noise before the real lines.
+    for noisy in ("httpx", "httpcore", "apscheduler.executors.default", "aiohttp.access",
+                  "alembic.runtime.plugins"):  # fmt: skip
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     logging.getLogger("telegram").setLevel(max(logging.INFO, root.level))

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from importlib import resources
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db import create_engine
+from bot.config import StartupError
+from bot.db import check_database, create_engine, describe_url
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# The `migrations` package ships in the wheel (env.py, script.py.mako, versions/*.py); a wheel is
+# installed unpacked, so its folder is a real directory Alembic can read.
+MIGRATIONS_DIR = resources.files("migrations")
 
 
 def alembic_config(url: str) -> Config:
@@ -42,11 +45,19 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
 
 
 def migrate_url(url: str) -> None:
-    """Upgrade the database at `url` to head (used by `walkwell migrate`)."""
+    """Upgrade the database at `url` to head (used by `walkwell migrate` and `walkwell run`).
+    A database that cannot be reached is a StartupError (one line naming DATABASE_URL)."""
 
     async def _main() -> None:
-        engine = create_engine(url)
         try:
+            engine = create_engine(url)
+        except OSError as exc:
+            raise StartupError(
+                f"cannot open the database {describe_url(url)} (DATABASE_URL): "
+                f"{exc.strerror or type(exc).__name__}"
+            ) from None
+        try:
+            await check_database(engine, url)
             await upgrade(engine)
         finally:
             await engine.dispose()

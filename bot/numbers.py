@@ -12,9 +12,9 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from importlib import resources
 
-NUMBERS_FILE = Path(__file__).resolve().parent.parent / "messages" / "numbers.toml"
+NUMBERS_FILE = resources.files("messages") / "numbers.toml"  # package data, also in the wheel
 URGENT_FALLBACK_KEY = "redflags.urgent_fallback"
 CRISIS_FALLBACK_KEY = "redflags.crisis_fallback"
 LOCAL_NUMBER_KEY = "redflags.local_number"

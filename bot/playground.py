@@ -57,6 +57,11 @@ async def _main() -> None:
             TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{stand.port}",
             DATABASE_URL=url,
             LOG_LEVEL="WARNING",
+            # Free ports the system picks: a port taken by anything else cannot stop `try`.
+            WALKWELL_LISTEN_HOST="127.0.0.1",
+            WALKWELL_LISTEN_PORT=0,
+            WALKWELL_HEALTH_HOST="127.0.0.1",
+            WALKWELL_HEALTH_PORT=0,
         )
         lang = (os.environ.get("LANG") or "en")[:2]
         me = stand.person(1, "You", language_code=lang if lang in ("en", "de") else "en")
@@ -73,7 +78,13 @@ async def _main() -> None:
         stop = asyncio.Event()
         ready = asyncio.Event()
         task = asyncio.create_task(serve(settings, stop=stop, clock=clock, ready=ready))
-        await ready.wait()
+        waiter = asyncio.create_task(ready.wait())
+        await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():  # start-up failed: say why in one line instead of waiting forever
+            waiter.cancel()
+            error = task.exception()
+            print(f"walkwell try: {error or 'the bot stopped'}", file=sys.stderr)
+            raise SystemExit(1)
         print(f"WalkWell is running against a local fake Telegram. {HELP}")
         await stand.send(me, "/start")
         try:

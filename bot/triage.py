@@ -29,7 +29,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any, Literal
 
 Tier = Literal["emergency", "urgent", "soon", "none"]
@@ -40,7 +41,7 @@ FLAGS: tuple[str, ...] = (
     *(f"S{i}" for i in range(1, 8)),
 )
 
-LEXICON_DIR = Path(__file__).resolve().parent.parent / "messages" / "lexicon"
+LEXICON_DIR = resources.files("messages") / "lexicon"  # package data, also in the wheel
 
 _TIER_BY_PREFIX: Mapping[str, Tier] = {"E": "emergency", "U": "urgent", "S": "soon"}
 _RANK: Mapping[str, int] = {"none": 0, "soon": 1, "urgent": 2, "emergency": 3}
@@ -219,7 +220,7 @@ def _rules(table: Mapping[str, Any], known: set[str], where: str) -> dict[str, t
     return out
 
 
-def _load(path: Path) -> dict[str, Any]:
+def _load(path: Traversable) -> dict[str, Any]:
     with path.open("rb") as handle:
         return tomllib.load(handle)
 

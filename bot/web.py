@@ -1,7 +1,10 @@
-"""The HTTP side: the Bot API webhook (secret-checked), /healthz, /readyz and /metrics."""
+"""The HTTP side, on two listeners: the Bot API webhook (secret-checked) alone on
+WALKWELL_LISTEN_HOST:WALKWELL_LISTEN_PORT, and /healthz, /readyz and /metrics on
+WALKWELL_HEALTH_HOST:WALKWELL_HEALTH_PORT, so publishing the webhook publishes nothing else."""
 
 from __future__ import annotations
 
+import errno
 import hmac
 import json
 import logging
@@ -12,6 +15,7 @@ from aiohttp import web
 from sqlalchemy import func, select, text
 from telegram import Update
 
+from bot.config import StartupError
 from bot.context import Runtime
 from bot.models import Escalation
 
@@ -20,8 +24,8 @@ WEBHOOK_PATH = "/telegram"
 MAX_UPDATE_BYTES = 1 << 20
 
 
-def build_web_app(runtime: Runtime, application: Any) -> web.Application:
-    """Routes for one worker; the webhook route exists only when a secret is configured."""
+def build_webhook_app(runtime: Runtime, application: Any) -> web.Application:
+    """The public listener (webhook mode): POST /telegram, secret-checked, and nothing else."""
     app = web.Application(client_max_size=MAX_UPDATE_BYTES)
     secret = (
         runtime.settings.webhook_secret.get_secret_value()
@@ -40,6 +44,14 @@ def build_web_app(runtime: Runtime, application: Any) -> web.Application:
             return web.Response(status=400, text="bad update")
         await application.update_queue.put(update)
         return web.Response(text="ok")
+
+    app.router.add_post(WEBHOOK_PATH, webhook)
+    return app
+
+
+def build_health_app(runtime: Runtime, application: Any) -> web.Application:
+    """The operator's listener: /healthz, /readyz and /metrics (never the webhook)."""
+    app = web.Application()
 
     async def healthz(_: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -64,8 +76,6 @@ def build_web_app(runtime: Runtime, application: Any) -> web.Application:
             body=runtime.metrics.render(), content_type="text/plain", charset="utf-8"
         )
 
-    if secret is not None:
-        app.router.add_post(WEBHOOK_PATH, webhook)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
@@ -94,13 +104,28 @@ async def readiness_problems(runtime: Runtime, application: Any) -> list[str]:
     return problems
 
 
-async def start_web(runtime: Runtime, application: Any) -> web.AppRunner:
-    runner = web.AppRunner(build_web_app(runtime, application), access_log=None, shutdown_timeout=5)
+async def start_listener(
+    app: web.Application, host: str, port: int, *, host_setting: str, port_setting: str
+) -> tuple[web.AppRunner, int]:
+    """Serve `app` on host:port; returns the runner (clean it up) and the port actually bound.
+
+    A port that cannot be bound (taken, not allowed, no such address) is a StartupError naming
+    the port and the setting, and nothing is left open.
+    """
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
     await runner.setup()
-    site = web.TCPSite(runner, runtime.settings.listen_host, runtime.settings.listen_port)
-    await site.start()
-    sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
-    runtime.extras["web_port"] = (
-        sockets[0].getsockname()[1] if sockets else runtime.settings.listen_port
-    )
-    return runner
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        reason = exc.strerror or type(exc).__name__
+        if exc.errno == errno.EADDRINUSE:
+            reason = "it is already in use"
+        raise StartupError(
+            f"cannot listen on {host}:{port} ({host_setting}, {port_setting}): {reason}. "
+            f"Stop what holds it or choose another {port_setting}."
+        ) from None
+    server = site._server
+    sockets = list(getattr(server, "sockets", None) or [])
+    return runner, int(sockets[0].getsockname()[1]) if sockets else port

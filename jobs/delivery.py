@@ -15,9 +15,9 @@ import logging
 import time
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Table, bindparam, update
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from bot.context import Runtime
 
 log = logging.getLogger(__name__)
+DELIVERIES = cast(Table, Delivery.__table__)  # a Table for update() (the ORM types it a FromClause)
 
 MAX_ATTEMPTS = 5
 JITTER_MARGIN = 1.05
@@ -356,8 +357,8 @@ async def record_outcomes(rt: Runtime, batch: list[Outcome]) -> None:
     blocked = {o.person_id for o in batch if o.status == "blocked" and o.person_id is not None}
     async with rt.sessions() as session, session.begin():
         stmt = (
-            update(Delivery.__table__)
-            .where(Delivery.__table__.c.id == bindparam("b_id"))
+            update(DELIVERIES)
+            .where(DELIVERIES.c.id == bindparam("b_id"))
             .values(
                 status=bindparam("status"),
                 sent_at=bindparam("sent_at"),

@@ -14,9 +14,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from sqlalchemy import Select, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import Select, Table, bindparam, func, insert, or_, select, text, update
 
 from bot.models import Delivery, Escalation, Person, ReminderRule, SymptomReport
 from jobs.outgoing import PRIORITY_REMINDER, Outgoing
@@ -59,11 +59,12 @@ OPEN_ROWS = text("deliveries.status IN ('scheduled', 'queued', 'sending')")
 # Outbox kinds that are routine (not safety): held while a person is inactive or in an episode.
 ROUTINE_KINDS = ("reminder", "weekly", "morning_check", "broadcast")
 
-R = ReminderRule.__table__
-P = Person.__table__
-D = Delivery.__table__
-E = Escalation.__table__
-S = SymptomReport.__table__
+# Core tables (typed as Table: the ORM types __table__ as a FromClause, which update() refuses).
+R = cast(Table, ReminderRule.__table__)
+P = cast(Table, Person.__table__)
+D = cast(Table, Delivery.__table__)
+E = cast(Table, Escalation.__table__)
+S = cast(Table, SymptomReport.__table__)
 
 
 @dataclass
@@ -119,8 +120,8 @@ class Dispatcher:
     async def next_wakeup(self) -> datetime | None:
         """The earliest instant anything is due."""
         async with self.rt.sessions() as session:
-            rule = await session.scalar(select(func.min(R.c.next_due_at)))
-            outbox = await session.scalar(next_outbox_due())
+            rule: datetime | None = await session.scalar(select(func.min(R.c.next_due_at)))
+            outbox: datetime | None = await session.scalar(next_outbox_due())
         candidates = [x for x in (rule, outbox) if x is not None]
         return min(candidates) if candidates else None
 

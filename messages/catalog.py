@@ -15,7 +15,9 @@ import string
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path, PurePath
 from typing import Any
 
 MAX_TEXT = 4096
@@ -439,12 +441,12 @@ def _table_array(value: object, name: str, label: str) -> list[object]:
     return value
 
 
-def _load_file(path: Path, label: str, lang: _Language) -> None:
+def _load_file(path: Traversable, label: str, lang: _Language) -> None:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ContentError(f"{label}: invalid TOML: {exc}") from None
-    stem = path.stem
+    stem = PurePath(path.name).stem
     if stem == "posture" and "cue" in data:
         cues = [
             _cue(item, label, i)
@@ -486,15 +488,19 @@ def _compare(name: str, base: _Language, other: _Language, default: str) -> None
                 raise ContentError(f"{where}: {what} {a.id} has different tags")
 
 
-def load_catalog(root: Path | None = None) -> Catalog:
-    """Load and validate every language folder under ``root`` (default: this package)."""
-    root = Path(__file__).resolve().parent if root is None else Path(root)
+def load_catalog(root: Path | Traversable | None = None) -> Catalog:
+    """Load and validate every language folder under ``root`` (default: this package's data,
+    read through importlib.resources so an installed wheel works as a checkout does)."""
+    root = resources.files("messages") if root is None else root
     default = "en"
     languages: dict[str, _Language] = {}
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+    for folder in sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.name):
         if folder.name in _SKIP_DIRS or not _LANG_DIR.fullmatch(folder.name):
             continue
-        files = sorted(folder.glob("*.toml"))
+        files = sorted(
+            (p for p in folder.iterdir() if p.name.endswith(".toml") and p.is_file()),
+            key=lambda p: p.name,
+        )
         if not files:
             continue
         lang = _Language()

@@ -7,7 +7,7 @@ import contextlib
 import functools
 import io
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -122,7 +122,7 @@ async def deliver(ctx: Ctx, turn: Turn) -> None:
         return
     for reply in turn.replies:
         try:
-            await _with_retry(lambda r=reply: _send(ctx, r, chat.id, query))
+            await _with_retry(functools.partial(_send, ctx, reply, chat.id, query))
         except Forbidden:
             log.info("person blocked the bot; reply dropped")
             return
@@ -177,13 +177,13 @@ TurnHandler = Callable[[Update, Ctx, Turn], Awaitable[None]]
 
 def person_handler(
     *, consent: bool = True, create: bool = False
-) -> Callable[[TurnHandler], Callable[[Update, Ctx], Awaitable[None]]]:
+) -> Callable[[TurnHandler], Callable[[Update, Ctx], Coroutine[Any, Any, None]]]:
     """Open one session for the update, load the person, run the handler, commit, then reply.
 
     With consent=True, someone who has not agreed yet gets one line pointing to /start.
     """
 
-    def wrap(fn: TurnHandler) -> Callable[[Update, Ctx], Awaitable[None]]:
+    def wrap(fn: TurnHandler) -> Callable[[Update, Ctx], Coroutine[Any, Any, None]]:
         @functools.wraps(fn)
         async def handler(update: Update, ctx: Ctx) -> None:
             async with ctx.rt.sessions() as db, db.begin():

@@ -114,8 +114,8 @@ async def on_walk_button(update: Update, ctx: Ctx, turn: Turn) -> None:
                 person.pending = {"ask": "minutes", "delivery": ref}
                 turn.say("ui.walk.ask_minutes_other")
             elif parts[3].isdigit() and int(parts[3]) in MINUTE_CHOICES:
-                walk = await walks.start_walk(turn.db, person, int(parts[3]), turn.now, ref)
-                turn.say("ui.walk.ask_pain", buttons=pain_buttons(walk.id))
+                started = await walks.start_walk(turn.db, person, int(parts[3]), turn.now, ref)
+                turn.say("ui.walk.ask_pain", buttons=pain_buttons(started.id))
             else:
                 turn.say("ui.err.stale_button")
         elif delivery.answered:

@@ -40,7 +40,7 @@ class Deps:
     settings: Settings
 
 
-def number_params(person: Person, settings: Settings) -> dict[str, str]:
+def number_params(person: Person, settings: Settings) -> dict[str, Any]:
     nums = numbers(person, settings)
     return {
         "emergency_number": nums.emergency,
@@ -248,7 +248,7 @@ async def raise_flag(
     params = number_params(person, deps.settings)
     rows: list[Delivery] = []
     if crisis:
-        body = deps.catalog.text(lang, "redflags.crisis", **params)
+        body: str = deps.catalog.text(lang, "redflags.crisis", **params)
         buttons = person_buttons(deps.catalog, lang, "crisis", esc.id)
     else:
         body = tier_message(deps, person, flags, third_party=third_party)

@@ -159,9 +159,9 @@ async def answer_morning_check(
     rows = await recent_walks(session, person, today)
     mornings = sorted({r.local_date + timedelta(days=1) for r in rows if r.next_morning_worse})
     walks = [
-        progression.Walk(r.local_date, r.minutes, r.pain, r.compare, r.next_morning_worse)
+        progression.Walk(r.local_date, r.minutes, r.pain, r.compare, r.next_morning_worse)  # type: ignore[arg-type]
         for r in rows
-    ]  # type: ignore[arg-type]
+    ]
     return progression.needs_see_soon(walks, today, mornings)
 
 

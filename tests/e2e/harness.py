@@ -111,7 +111,7 @@ async def running_bot(
             DATABASE_URL=database_url,
             WALKWELL_ESCALATION_CHAT_ID=ESCALATION_CHAT,
             WALKWELL_ADMIN_IDS=str(ADMIN_ID),
-            **({"WALKWELL_LISTEN_PORT": 0} | overrides),
+            **({"WALKWELL_LISTEN_PORT": 0, "WALKWELL_HEALTH_PORT": 0} | overrides),
         )
         stand.group(ESCALATION_CHAT, "Clinic escalations")
         clock = FakeClock(start)

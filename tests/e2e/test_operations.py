@@ -28,7 +28,12 @@ async def test_webhook_mode_processes_updates_only_with_the_right_secret(databas
                 json=forged,
                 headers={"X-Telegram-Bot-Api-Secret-Token": "nope"},
             )
+            # The published listener serves the webhook and nothing else.
+            health_elsewhere = await client.get(f"http://127.0.0.1:{port}/healthz")
+            metrics_elsewhere = await client.get(f"http://127.0.0.1:{port}/metrics")
         assert (missing.status_code, wrong.status_code) == (403, 403)
+        assert (health_elsewhere.status_code, metrics_elsewhere.status_code) == (404, 404)
+        assert h.runtime.extras["health_port"] not in (0, port)
         await h.application.idle()
         assert h.stand.transcript(alex) == []  # never processed
         await h.stand.send(alex, "/start")
@@ -41,12 +46,14 @@ async def test_health_readiness_and_metrics(database_url: str) -> None:
         alex = h.stand.person(5002)
         await h.send(alex, "/help")
         await h.tick()
-        port = h.runtime.extras["web_port"]
+        port = h.runtime.extras["health_port"]
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             health = await client.get("/healthz")
             ready = await client.get("/readyz")
             metrics = await client.get("/metrics")
+            webhook = await client.post("/telegram", json={"update_id": 1})
         assert health.status_code == 200
+        assert webhook.status_code == 404  # the operator's listener never takes updates
         assert ready.status_code == 200, ready.text
         for name in ("walkwell_updates_total", "walkwell_handler_seconds", "walkwell_reminders_total",
                      "walkwell_send_seconds", "walkwell_lateness_seconds", "walkwell_429_total",

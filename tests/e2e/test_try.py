@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from pathlib import Path
 
 
 async def test_try_shows_the_bot_answering_start(tmp_path: Path) -> None:
+    # Whatever ports the settings name are taken by someone else: `try` picks free ones.
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    busy = str(taken.getsockname()[1])
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "PTB_TIMEDELTA")} | {
-        "LANG": "en_GB.UTF-8"
+        "LANG": "en_GB.UTF-8",
+        "WALKWELL_LISTEN_PORT": busy,
+        "WALKWELL_HEALTH_PORT": busy,
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "try", cwd=tmp_path, env=env,
@@ -33,6 +41,7 @@ async def test_try_shows_the_bot_answering_start(tmp_path: Path) -> None:
             await proc.stdin.drain()
             await proc.wait()
     finally:
+        taken.close()
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
