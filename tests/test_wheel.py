@@ -32,9 +32,8 @@ from tests.stand import Stand
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("pyproject.toml", "README.md", "bot", "jobs", "messages", "migrations")
 # Files another change will add (model weights); the wheel must carry such files already.
-FUTURE_DATA = ("bot/triage_model/weights.npz", "bot/triage_model/vocab.json",
-               "bot/triage_model/v2/centroids.npy",
-               "messages/lexicon/vectors.npy", "messages/embeddings.json")  # fmt: skip
+FUTURE_DATA = ("messages/lexicon/vectors.npy", "messages/embeddings.json")  # fmt: skip
+WEIGHTS = ("bot/triage_weights/model.json", "bot/triage_weights/weights.npz")
 
 
 def _copy_sources(target: Path) -> None:
@@ -94,6 +93,7 @@ def test_the_wheel_carries_migrations_and_every_data_file(installed: tuple[Path,
         "messages/numbers.toml", "messages/lexicon/en.toml", "messages/lexicon/de.toml",
         "messages/en/ui.toml", "messages/de/ui.toml", "migrations/env.py",
         "migrations/script.py.mako", "migrations/versions/0001_initial_schema.py", *FUTURE_DATA,
+        *WEIGHTS,
     }  # fmt: skip
     assert expected <= names, sorted(expected - names)
     assert not any(n.startswith("tests/") for n in names)
@@ -114,6 +114,22 @@ def test_the_installed_package_is_imported_from_the_venv_not_the_checkout(
     venv_dir = bin_dir.parent.resolve()
     assert all(Path(p).resolve().is_relative_to(venv_dir) for p in out), out
     assert not any(Path(p).resolve().is_relative_to(ROOT) for p in out), out
+
+
+def test_the_installed_red_flag_layer_loads_its_shipped_weights(
+    installed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    bin_dir, _ = installed
+    code = (
+        "from bot.detector import Detector;"
+        "d = Detector.load_sync(embeddings=False);"
+        "print(d.mode, d.assess_sync('cant pee since this morning', ('en',)).tier)"
+    )
+    out = subprocess.run(
+        [bin_dir / "python", "-c", code], cwd=tmp_path, env=_env(), check=True,
+        capture_output=True, text=True,
+    ).stdout.split()  # fmt: skip
+    assert out == ["lexicon+ngrams", "emergency"]
 
 
 async def test_the_installed_wheel_migrates_and_runs_against_the_stand(
