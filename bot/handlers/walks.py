@@ -39,9 +39,10 @@ def compare_buttons(turn: Turn, walk_id: int) -> Buttons:
     )
 
 
-def gentle_buttons(turn: Turn) -> Buttons:
-    """The answers to "shall I switch you to gentle mode?"."""
-    return (((turn.t("ui.btn.gentle_yes"), "w:flare"), (turn.t("ui.btn.gentle_no"), "w:noflare")),)
+def gentle_buttons(turn: Turn, screened: bool) -> Buttons:
+    """The answers to "shall I switch you to gentle mode?" (w:flare:s: the screen was just done)."""
+    yes = "w:flare:s" if screened else "w:flare"
+    return (((turn.t("ui.btn.gentle_yes"), yes), (turn.t("ui.btn.gentle_no"), "w:noflare")),)
 
 
 async def _see_soon(turn: Turn, ctx: Ctx) -> None:
@@ -95,7 +96,10 @@ async def on_walk_button(update: Update, ctx: Ctx, turn: Turn) -> None:
     action = parts[1] if len(parts) > 1 else ""
     if action == "flare":
         await walks.start_flare(turn.db, person, turn.now)
-        await spike_screen(turn, ctx, [(turn.t("ui.flare.started"), ())])
+        if parts[2:] == ["s"]:  # the person has just answered the spike screen
+            turn.say("ui.flare.started")
+        else:
+            await spike_screen(turn, ctx, [(turn.t("ui.flare.started"), ())])
         return
     if action == "noflare":
         turn.say("ui.flare.declined")
@@ -210,11 +214,12 @@ async def pain_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:
         turn.say(exc.key, text=exc.text)
         return
     await walks.log_pain(turn.db, turn.person, score, turn.now)
+    spike = progression.needs_spike_screen(score)
     then = [
         (turn.t("ui.pain.saved", score=score), ()),
-        (turn.t("ui.pain.flare_offer"), gentle_buttons(turn)),
+        (turn.t("ui.pain.flare_offer"), gentle_buttons(turn, screened=spike)),
     ]
-    if progression.needs_spike_screen(score):
+    if spike:
         # The screen first and alone; the confirmation and the gentle-mode offer wait for it.
         await spike_screen(turn, ctx, then)
         return
