@@ -57,6 +57,7 @@ async def _main() -> None:
             TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{stand.port}",
             DATABASE_URL=url,
             LOG_LEVEL="WARNING",
+            WALKWELL_LISTEN_PORT=0,  # any free port: a running bot may hold 8080
         )
         lang = (os.environ.get("LANG") or "en")[:2]
         me = stand.person(1, "You", language_code=lang if lang in ("en", "de") else "en")
