@@ -449,8 +449,9 @@ async def answer(
     move = lifecycle.step(esc.status, event) if event else None
     if move is None:
         return None
-    if event == lifecycle.MISTAKE_PART and button[4:] not in esc.flags.split(","):
-        return None
+    signs = [f for f in esc.flags.split(",") if f in texts.FLAG_CODES]
+    if event == lifecycle.MISTAKE_PART and (button[4:] not in signs or len(signs) < 2):
+        return None  # only one of several signs can be taken off; the last one is "all of it"
     esc.last_reply_at = now
     esc.status = move.state
     said = Said()

@@ -72,7 +72,7 @@ async def open_escalations(
         select(Escalation, Person).join(Person, Person.id == Escalation.person_id)
         .where(Escalation.status.in_(LIVE)).order_by(Escalation.opened_at).limit(limit)
     )  # fmt: skip
-    return [(e, p) for e, p in rows.tuples()]
+    return [(e, p) for e, p in rows]
 
 
 async def draft_broadcast(

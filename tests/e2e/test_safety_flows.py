@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.models import Escalation, Person
-from tests.e2e.harness import ESCALATION_CHAT, Harness, running_bot
+from tests.e2e.harness import ADMIN_ID, ESCALATION_CHAT, Harness, running_bot
 from tests.stand import BotMessage
 from tests.stand import Person as Someone
 
@@ -362,3 +362,29 @@ async def test_the_no_response_alert_counts_from_the_check_in_it_was_about(
         assert alert.plain.startswith("⏰ No response since the check-in at 07:00 UTC")
         assert "06:00" not in alert.plain.splitlines()[0]
         assert "@alexw" in alert.plain
+
+
+async def test_the_operators_list_of_open_episodes_says_the_flags_in_words(
+    database_url: str,
+) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(4504, "Alex")
+        nurse = h.stand.person(ADMIN_ID, "Nurse")
+        await h.onboard(alex)
+        await h.send(alex, FEVER)
+        (line,) = await h.send(nurse, "/escalations")
+        assert line.plain.startswith("Same day Fever or infection risk with back pain")
+        assert "U1" not in line.plain
+        links = [e.get("url") for e in line.entities if e.get("type") == "text_link"]
+        assert links == ["tg://user?id=4504"]
+
+
+async def test_a_clinic_language_the_catalogue_lacks_stops_start_up_with_one_line() -> None:
+    from bot.app import build_runtime
+    from bot.config import ConfigError, load_settings
+
+    settings = load_settings(WALKWELL_CLINIC_LANGUAGE="fr", DATABASE_URL="sqlite+aiosqlite://")
+    with pytest.raises(ConfigError, match="^WALKWELL_CLINIC_LANGUAGE must be one of en, de$"):
+        build_runtime(settings)
+    with pytest.raises(ConfigError, match="^WALKWELL_CLINIC_LANGUAGE must be a language code"):
+        load_settings(WALKWELL_CLINIC_LANGUAGE="English please")
