@@ -15,7 +15,7 @@ from bot.context import Ctx
 from bot.handlers.common import Turn, deliver, open_turn, person_handler
 from bot.models import Escalation, SymptomReport
 from bot.parsing import parse_answer
-from bot.safety import episodes, lifecycle, texts
+from bot.safety import episodes, lifecycle
 from bot.safety.episodes import TIER_RANK
 from bot.safety.texts import Reach
 from bot.triage import FLAGS, Assessment, assess
@@ -120,10 +120,8 @@ async def _answer_without_storage(update: Update, ctx: Ctx, assessment: Assessme
     user = update.effective_user
     lang = normalise_language(user.language_code if user else None, rt.catalog.languages)
     params = episodes.params(deps(ctx), None, lang)
-    if assessment.flags:
-        text = texts.tier_message(
-            rt.catalog, lang, assessment.flags[0], params, has_reminders=False
-        )
+    if assessment.flags:  # the message without its last line: nothing can be paused or planned
+        text = rt.catalog.text(lang, f"redflags.{assessment.flags[0]}.message", **params)
     else:
         text = rt.catalog.text(lang, "redflags.list", **params)
     if update.effective_chat is not None:
