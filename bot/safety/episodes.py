@@ -331,7 +331,7 @@ async def spike_screen(
         "then": [[text, [list(map(list, row)) for row in buttons]] for text, buttons in then],
     }
     catalog, lang = deps.catalog, person.language
-    lines = [catalog.text(lang, "redflags.spike.intro")]
+    lines: list[str] = [catalog.text(lang, "redflags.spike.intro")]
     lines += [f"• {catalog.text(lang, f'redflags.spike.q{i}')}" for i in (1, 2, 3)]
     buttons = texts.buttons(
         catalog,

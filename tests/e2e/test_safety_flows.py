@@ -114,6 +114,23 @@ async def test_the_pain_spike_screen_comes_first_and_alone_and_the_rest_waits(
         assert await escalations(h) == []
 
 
+async def test_a_typed_no_answers_the_spike_screen_and_a_typed_yes_asks_which(
+    database_url: str,
+) -> None:
+    async with running_bot(database_url) as h:
+        kim = h.stand.person(4204, "Kim")
+        await h.onboard(kim)
+        await h.send(kim, "/pain 8")
+        after = await h.send(kim, "no")
+        assert [m.plain for m in after][:2] == [
+            plain(h, "en", "redflags.checklist.none"),
+            plain(h, "en", "ui.pain.saved", score=8),
+        ]
+        await h.send(kim, "/pain 9")
+        (which,) = await h.send(kim, "not sure")  # "not sure" counts as yes
+        assert which.buttons == ["Peeing or pooing", "Numb between my legs", "Both legs"]
+
+
 async def test_an_unanswered_spike_screen_times_out_into_the_safety_net_line(
     database_url: str,
 ) -> None:
