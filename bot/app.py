@@ -136,11 +136,14 @@ async def set_commands(application: Application, catalog: Catalog) -> None:  # t
 def build_runtime(
     settings: Settings, *, clock: Clock | None = None, catalog: Catalog | None = None
 ) -> Runtime:
+    catalog = catalog or load_catalog()
+    if settings.clinic_language not in catalog.languages:
+        raise ConfigError(f"WALKWELL_CLINIC_LANGUAGE must be one of {', '.join(catalog.languages)}")
     engine = create_engine(settings.database_url)
     runtime = Runtime(
         settings=settings,
         clock=clock or SystemClock(),
-        catalog=catalog or load_catalog(),
+        catalog=catalog,
         sessions=session_factory(engine),
         metrics=Metrics(),
     )

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(frozenset(), alias="WALKWELL_ADMIN_IDS")
     escalation_chat_id: int | None = Field(None, alias="WALKWELL_ESCALATION_CHAT_ID")
     emergency_number: str = Field("112", alias="WALKWELL_EMERGENCY_NUMBER")
+    # The language of the clinic's alerts in the escalation chat (a catalogue language).
+    clinic_language: str = Field("en", alias="WALKWELL_CLINIC_LANGUAGE")
     default_timezone: str = Field("UTC", alias="WALKWELL_DEFAULT_TIMEZONE")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="LOG_LEVEL")
     log_format: Literal["text", "json"] = Field("text", alias="LOG_FORMAT")
@@ -100,6 +102,22 @@ class Settings(BaseSettings):
                 return "postgresql+asyncpg://" + value[len(prefix) :]
         if value.startswith("sqlite:///"):
             return "sqlite+aiosqlite:///" + value[len("sqlite:///") :]
+        return value
+
+    @field_validator("emergency_number")
+    @classmethod
+    def _digits(cls, value: str) -> str:
+        value = value.strip()
+        if not value.isdigit():
+            raise ValueError("must be a phone number in digits, such as 112")
+        return value
+
+    @field_validator("clinic_language")
+    @classmethod
+    def _language_code(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not re.fullmatch(r"[a-z]{2,3}", value):
+            raise ValueError("must be a language code such as en or de")
         return value
 
     @field_validator("default_timezone")

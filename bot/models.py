@@ -219,7 +219,9 @@ class Escalation(Base):
     )
     tier: Mapped[str] = mapped_column(String(12))  # emergency | urgent | soon | crisis
     flags: Mapped[str] = mapped_column(String(120), default="")
-    status: Mapped[str] = mapped_column(String(12), default="open")  # open | resolved
+    # the lifecycle state (bot/safety/lifecycle.py): open, closing, checked, correcting (live);
+    # resolved, withdrawn (closed)
+    status: Mapped[str] = mapped_column(String(12), default="open")
     opened_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[int | None] = mapped_column(BigInteger)

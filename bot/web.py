@@ -18,6 +18,7 @@ from telegram import Update
 from bot.config import StartupError
 from bot.context import Runtime
 from bot.models import Escalation
+from bot.safety.lifecycle import LIVE
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram"
@@ -67,7 +68,7 @@ def build_health_app(runtime: Runtime, application: Any) -> web.Application:
         try:
             async with runtime.sessions() as session:
                 count = await session.scalar(
-                    select(func.count()).select_from(Escalation).where(Escalation.status == "open")
+                    select(func.count()).select_from(Escalation).where(Escalation.status.in_(LIVE))
                 )
             runtime.metrics.open_escalations.set(count or 0)
         except Exception:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from sqlalchemy import Select, Table, bindparam, func, insert, or_, select, text, update
 
 from bot.models import Delivery, Escalation, Person, ReminderRule, SymptomReport
+from bot.safety.lifecycle import LIVE
 from jobs.outgoing import PRIORITY_REMINDER, Outgoing
 from jobs.render import render_reminder
 from jobs.rules import HELD_TIERS, ONE_OFF_KINDS, gate, local_instant, next_due
@@ -368,7 +369,7 @@ def _still_wanted(payload: dict[str, Any], escalation: Any, answered_reports: se
     """Check-ins go only while their episode is open and unanswered; safety nets only if unanswered."""
     if payload.get("unless_report_answered") in answered_reports:
         return False
-    if payload.get("only_if_open") and (escalation is None or escalation.status != "open"):
+    if payload.get("only_if_open") and (escalation is None or escalation.status not in LIVE):
         return False
     since = payload.get("unless_replied_since")
     replied = escalation.last_reply_at if escalation is not None else None

@@ -8,9 +8,10 @@ from telegram import Update
 
 from bot.context import Ctx
 from bot.handlers.common import Turn, person_handler
-from bot.logs import person_ref
 from bot.models import Delivery
+from bot.safety import texts
 from bot.services import admin
+from messages.catalog import Html
 
 MAX_BROADCAST = 3500
 
@@ -46,8 +47,12 @@ async def escalations(update: Update, ctx: Ctx, turn: Turn) -> None:
         turn.say("ui.admin.no_escalations")
         return
     for esc, person in found:
+        catalog = ctx.rt.catalog
+        name = html.escape(person.first_name or "?")
+        link = Html(f'<a href="tg://user?id={person.telegram_user_id}">{name}</a>')
         line = turn.t(
-            "ui.admin.escalation_line", tier=esc.tier, flags=esc.flags, person=f"{person.first_name or '?'} ({person_ref(person.telegram_user_id)})",
+            "ui.admin.escalation_line", tier=texts.tier_word(catalog, turn.lang, esc.tier),
+            flags=texts.flags_in_words(catalog, turn.lang, esc.flags.split(",")), person=link,
             opened=esc.opened_at.strftime("%Y-%m-%d %H:%M UTC"),
             acknowledged=esc.acknowledged_at.strftime("%H:%M UTC") if esc.acknowledged_at else "-",
         )  # fmt: skip

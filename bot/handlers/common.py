@@ -18,6 +18,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from bot.context import Ctx, Runtime
 from bot.models import Person
+from bot.safety import episodes
 from bot.services import people
 from jobs.delivery import keyboard
 from jobs.outgoing import Buttons, Outgoing
@@ -106,6 +107,8 @@ async def open_turn(ctx: Ctx, update: Update, db: AsyncSession, *, create: bool)
         )
     else:
         person = await people.find(db, user.id)
+    if person is not None and person.open_tier is not None:
+        await episodes.heard_from(db, person, now)  # any message or tap is an answer
     return Turn(rt, update, db, person, language_for(update, person, rt), now)
 
 

@@ -8,10 +8,10 @@ from telegram import Update
 
 from bot.context import Ctx
 from bot.handlers.common import Turn, language_for, person_handler
-from bot.handlers.safety import message_text
+from bot.handlers.safety import deps, message_text
 from bot.handlers.start import answer_zone
 from bot.handlers.walks import answer_minutes
-from bot.services import redflags
+from bot.safety import episodes
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,7 @@ async def on_text(update: Update, ctx: Ctx, turn: Turn) -> None:
 @person_handler(consent=False)
 async def on_media(update: Update, ctx: Ctx, turn: Turn) -> None:
     """Stickers, voice, photos, files: we can't read them, but the emergency pointer goes out."""
-    params = (
-        redflags.number_params(turn.person, ctx.rt.settings)
-        if turn.person
-        else {"emergency_number": ctx.rt.settings.emergency_number}
-    )
-    turn.say("redflags.unreadable", **params)
+    turn.say("redflags.unreadable", **episodes.params(deps(ctx), turn.person, turn.lang))
 
 
 @person_handler(consent=False)

@@ -1,4 +1,8 @@
-"""Red flags win over every other flow: triage on every text, the checklists, the follow-up buttons."""
+"""Red flags win over every other flow: triage on every text, the checklists, the follow-up buttons.
+
+The safety rules themselves live in bot/safety/ (the lifecycle table, check-ins, texts); this
+module only reads Telegram updates, calls them, and replies after the commit.
+"""
 
 from __future__ import annotations
 
@@ -12,19 +16,27 @@ from bot.detector import lexicon_everywhere
 from bot.handlers.common import Turn, deliver, open_turn, person_handler
 from bot.models import Escalation, SymptomReport
 from bot.parsing import parse_answer
-from bot.services import redflags
+from bot.safety import episodes, lifecycle
+from bot.safety.texts import Reach
 from bot.triage import FLAGS, Assessment
 from jobs.outgoing import Buttons
 from messages.catalog import normalise_language
 
 log = logging.getLogger(__name__)
 
-SPIKE_FLAGS = ("E1", "E3", "E5")  # spec §5.4: bladder/bowel, saddle numbness, both legs
 SCREEN_FLAGS = ("E1", "E3", "E5", "E7")  # onboarding screen questions q1..q4
 
 
-def deps(ctx: Ctx) -> redflags.Deps:
-    return redflags.Deps(ctx.rt.catalog, ctx.rt.settings)
+def deps(ctx: Ctx) -> episodes.Deps:
+    return episodes.Deps(ctx.rt.catalog, ctx.rt.settings)
+
+
+def reach(turn: Turn) -> Reach:
+    """How the clinic can reach the person who sent this update (name and @username as now)."""
+    user = turn.update.effective_user
+    if user is None:
+        return Reach(turn.person.telegram_user_id if turn.person else 0)
+    return Reach(user.id, user.first_name, user.username)
 
 
 def message_text(update: Update) -> str:
@@ -78,9 +90,13 @@ async def _handle(
     if person is None:
         return False
     pending = person.pending or {}
-    if pending.get("ask") == "confirm" and answer is not None and not assessment.is_red_flag:
-        await _confirm_answer(turn, ctx, int(pending["report"]), answer)
-        return True
+    if answer is not None and not assessment.is_red_flag:
+        if pending.get("ask") == "confirm":
+            await _confirm_answer(turn, ctx, int(pending["report"]), answer)
+            return True
+        if pending.get("ask") == "spike":  # typed "no" = no to all; "yes" or "not sure" = yes
+            await _spike_answer(turn, ctx, int(pending["report"]), "n" if answer == "no" else "y")
+            return True
     if assessment.is_red_flag or assessment.confirm or assessment.question:
         if person.consent_at is None:
             person.language = turn.lang
@@ -94,66 +110,66 @@ async def _answer_without_storage(update: Update, ctx: Ctx, assessment: Assessme
     rt = ctx.rt
     user = update.effective_user
     lang = normalise_language(user.language_code if user else None, rt.catalog.languages)
-    number = rt.settings.emergency_number
-    params = {"emergency_number": number, "urgent_number": number, "crisis_line": number}
-    key = f"redflags.{assessment.flags[0]}.message" if assessment.flags else "redflags.list"
+    params = episodes.params(deps(ctx), None, lang)
+    if assessment.flags:  # the message without its last line: nothing can be paused or planned
+        text = rt.catalog.text(lang, f"redflags.{assessment.flags[0]}.message", **params)
+    else:
+        text = rt.catalog.text(lang, "redflags.list", **params)
     if update.effective_chat is not None:
-        await ctx.bot.send_message(update.effective_chat.id, rt.catalog.text(lang, key, **params))
+        await ctx.bot.send_message(update.effective_chat.id, text)
 
 
 async def _act(turn: Turn, ctx: Ctx, assessment: Assessment, text: str) -> None:
-    assert turn.person is not None
+    person = turn.person
+    assert person is not None
     d = deps(ctx)
-
-    async def crisis() -> None:
-        assert turn.person is not None
+    if assessment.tier != "none":
+        flags = assessment.flags
+        if (
+            assessment.tier in lifecycle.SERIOUS_TIERS
+            and not assessment.third_party
+            and set(flags) <= await episodes.known_flags(turn.db, person)
+        ):  # a sign a doctor already checked: ask once whether it is new or worse
+            turn.send_priority(
+                await episodes.ask_confirm(
+                    turn.db, d, person, reach(turn), flag=flags[0], text=text, now=turn.now,
+                    recheck=True,
+                )
+            )  # fmt: skip
+        else:
+            turn.send_priority(
+                await episodes.raise_flag(
+                    turn.db, d, person, reach(turn), flags=flags, text=text, source="message",
+                    now=turn.now, third_party=assessment.third_party,
+                )
+            )  # fmt: skip
+    if assessment.crisis:
         turn.send_priority(
-            await redflags.raise_flag(
-                turn.db,
-                d,
-                turn.person,
-                flags=(),
-                text=text,
-                source="message",
-                now=turn.now,
-                crisis=True,
+            await episodes.raise_flag(
+                turn.db, d, person, reach(turn), flags=(), text=text, source="message",
+                now=turn.now, crisis=True,
+            )
+        )  # fmt: skip
+    if assessment.tier != "none" and assessment.confirm:
+        # answered at a lower tier while an emergency is suspected: ask about that too
+        turn.send_priority(
+            await episodes.ask_confirm(
+                turn.db, d, person, reach(turn), flag=assessment.confirm, text=text, now=turn.now
             )
         )
-
-    if assessment.tier != "none":
-        turn.send_priority(
-            await redflags.raise_flag(
-                turn.db,
-                d,
-                turn.person,
-                flags=assessment.flags,
-                text=text,
-                source="message",
-                now=turn.now,
-                third_party=assessment.third_party,
-            )  # fmt: skip
-        )
-        if assessment.crisis:
-            await crisis()
-        return
-    if assessment.crisis:
-        await crisis()
+    if assessment.tier != "none" or assessment.crisis:
         return
     if assessment.question:
         buttons: Buttons = ((
             (turn.t("redflags.btn.yes"), "rf:q:y"), (turn.t("redflags.btn.no"), "rf:q:n"),
         ),)  # fmt: skip
-        params = redflags.number_params(turn.person, ctx.rt.settings)
-        turn.send_priority(
-            await redflags.send_now(
-                turn.db, turn.person, turn.t("redflags.question", **params), buttons, turn.now
-            )
-        )
+        question = turn.t("redflags.question", **episodes.params(d, person, turn.lang))
+        turn.send_priority(await episodes.send_now(turn.db, person, question, buttons, turn.now))
         return
     if assessment.confirm:
         turn.send_priority(
-            await redflags.ask_confirm(
-                turn.db, d, turn.person, flag=assessment.confirm, text=text, now=turn.now
+            await episodes.ask_confirm(
+                turn.db, d, person, reach(turn), flag=assessment.confirm, text=text, now=turn.now
             )
         )
 
@@ -165,127 +181,116 @@ async def _confirm_answer(turn: Turn, ctx: Ctx, report_id: int, answer: str) -> 
     if report is None or report.person_id != turn.person.id or report.confirmed is not None:
         turn.say("ui.err.stale_button")
         return
+    d = deps(ctx)
     if answer in ("yes", "unsure"):  # "not sure" counts as yes (spec §5.1)
         report.confirmed = True
         turn.send_priority(
-            await redflags.raise_flag(
-                turn.db,
-                deps(ctx),
-                turn.person,
-                flags=(report.flags.split(",")[0],),
-                text=report.text,
-                source="confirm",
-                now=turn.now,
-                answers=answer,
-            )  # fmt: skip
-        )
+            await episodes.raise_flag(
+                turn.db, d, turn.person, reach(turn), flags=(report.flags.split(",")[0],),
+                text=report.text, source="confirm", now=turn.now, answers=answer,
+            )
+        )  # fmt: skip
     else:
         report.confirmed = False
-        turn.say("redflags.checklist.none", **redflags.number_params(turn.person, ctx.rt.settings))
+        key = "safety.known.same" if report.source == "recheck" else "redflags.checklist.none"
+        turn.say(key, **episodes.params(d, turn.person, turn.lang))
+
+
+async def _spike_answer(turn: Turn, ctx: Ctx, report_id: int, choice: str) -> None:
+    assert turn.person is not None
+    said = await episodes.answer_spike(
+        turn.db, deps(ctx), turn.person, reach(turn), report_id, choice, turn.now
+    )
+    if said is None:
+        turn.say("ui.err.stale_button")
+        return
+    for text, buttons in said.replies:
+        turn.say_text(text, buttons=buttons)
+    turn.send_priority(said.outgoing)
+
+
+async def spike_screen(turn: Turn, ctx: Ctx, then: list[tuple[str, Buttons]]) -> None:
+    """The pain-spike screen (spec §5.4) first and alone; `then` waits until it is answered."""
+    assert turn.person is not None
+    turn.send_priority(await episodes.spike_screen(turn.db, deps(ctx), turn.person, turn.now, then))
 
 
 # -- buttons ------------------------------------------------------------------------------------
+EPISODE_BUTTONS = {
+    "help": 3,
+    "clear": 3,
+    "undo": 3,
+    "notyet": 3,
+    "booked": 3,
+    "ex": 4,
+    "wk": 4,
+    "fix": 4,
+}
+
+
 @person_handler(consent=False, create=True)
 async def on_redflag_button(update: Update, ctx: Ctx, turn: Turn) -> None:
-    """rf:* buttons: confirming answers, check-in replies, checklists."""
+    """rf:* buttons: confirming answers, the spike screen, episode answers, checklists."""
     assert update.callback_query is not None and turn.person is not None
     parts = (update.callback_query.data or "").split(":")
     person = turn.person
-    params = redflags.number_params(person, ctx.rt.settings)
+    d = deps(ctx)
+    params = episodes.params(d, person, turn.lang)
     action = parts[1] if len(parts) > 1 else ""
     if action == "cf" and len(parts) == 4 and parts[2].isdigit() and parts[3] in ("y", "n", "u"):
         await _confirm_answer(
             turn, ctx, int(parts[2]), {"y": "yes", "n": "no", "u": "unsure"}[parts[3]]
         )
         return
-    if (
-        action in ("help", "clear", "undo", "notyet", "booked")
-        and len(parts) == 3
-        and parts[2].isdigit()
-    ):
+    if action == "sp" and len(parts) == 4 and parts[2].isdigit():
+        await _spike_answer(turn, ctx, int(parts[2]), parts[3])
+        return
+    if EPISODE_BUTTONS.get(action) == len(parts) and parts[2].isdigit():
         esc = await turn.db.get(Escalation, int(parts[2]))
         if esc is None or esc.person_id != person.id:
             turn.say("ui.err.not_yours")
             return
-        if esc.status != "open":
+        button = action if len(parts) == 3 else f"{action}:{parts[3]}"
+        said = None
+        if esc.status in lifecycle.LIVE:
+            said = await episodes.answer(turn.db, d, person, reach(turn), esc, button, turn.now)
+        if said is None:
             turn.say("ui.err.stale_button")
             return
-        esc.last_reply_at = turn.now
-        if action == "help":
-            turn.say("redflags.ack.getting_help", **params)
-        elif action == "notyet":
-            flags = tuple(f for f in esc.flags.split(",") if f in FLAGS) or ("E1",)
-            turn.send_priority(
-                await redflags.send_now(
-                    turn.db,
-                    person,
-                    redflags.tier_message(deps(ctx), person, flags),
-                    redflags.person_buttons(ctx.rt.catalog, turn.lang, esc.tier, esc.id),
-                    turn.now,
-                )
-            )
-        elif action == "booked":
-            turn.say("redflags.ack.booked", **params)
-        elif action == "clear":
-            await redflags.resolve(turn.db, person, esc, turn.now)
-            turn.say("redflags.ack.all_clear", **params)
-            turn.say("redflags.resumed", **params)
-        else:
-            await redflags.resolve(turn.db, person, esc, turn.now, status="withdrawn")
-            turn.say("redflags.ack.didnt_mean", **params)
+        for text, buttons in said.replies:
+            turn.say_text(text, buttons=buttons)
+        turn.send_priority(said.outgoing)
         return
     if action == "q" and len(parts) == 3:
         if parts[2] == "y":
-            _spike_question(turn, 0)
+            turn.say("redflags.checklist.intro")
+            checklist_question(turn, 0)
         else:
             turn.say("redflags.checklist.none", **params)
         return
-    if (
-        action in ("sp", "ck")
-        and len(parts) == 4
-        and parts[2].isdigit()
-        and parts[3] in ("y", "n", "a")
-    ):
-        order = SPIKE_FLAGS if action == "sp" else FLAGS
+    if action == "ck" and len(parts) == 4 and parts[2].isdigit() and parts[3] in ("y", "n", "a"):
         index = int(parts[2])
-        if index >= len(order):
+        if index >= len(FLAGS):
             turn.say("ui.err.stale_button")
             return
         if parts[3] == "y":
-            turn.send_priority(
-                await redflags.raise_flag(
-                    turn.db,
-                    deps(ctx),
-                    person,
-                    flags=(order[index],),
-                    text=None,
-                    source="checklist",
-                    now=turn.now,
-                    answers=f"{order[index]}: yes",
-                )
+            flag = FLAGS[index]
+            question = ctx.rt.catalog.text(d.clinic_lang, f"redflags.{flag}.check")
+            answers = ctx.rt.catalog.text(
+                d.clinic_lang, "safety.clinic.answered_yes", question=question
             )
-        elif parts[3] == "a" or index + 1 >= len(order):
+            turn.send_priority(
+                await episodes.raise_flag(
+                    turn.db, d, person, reach(turn), flags=(flag,), text=None,
+                    source="checklist", now=turn.now, answers=answers,
+                )
+            )  # fmt: skip
+        elif parts[3] == "a" or index + 1 >= len(FLAGS):
             turn.say("redflags.checklist.none", **params)
-        elif action == "sp":
-            _spike_question(turn, index + 1)
         else:
             checklist_question(turn, index + 1)
         return
     turn.say("ui.err.stale_button")
-
-
-def _spike_question(turn: Turn, index: int) -> None:
-    if index == 0:
-        turn.say("redflags.spike.intro")
-    buttons: Buttons = ((
-        (turn.t("redflags.btn.yes"), f"rf:sp:{index}:y"), (turn.t("redflags.btn.no"), f"rf:sp:{index}:n"),
-    ), ((turn.t("redflags.btn.no_to_all"), f"rf:sp:{index}:a"),))  # fmt: skip
-    turn.say(f"redflags.spike.q{index + 1}", buttons=buttons)
-
-
-def spike_screen(turn: Turn) -> None:
-    """The short emergency checklist after a pain spike, a flare or "worst ever" (spec §5.4)."""
-    _spike_question(turn, 0)
 
 
 def checklist_question(turn: Turn, index: int) -> None:
@@ -306,15 +311,7 @@ async def symptoms(update: Update, ctx: Ctx, turn: Turn) -> None:
 @person_handler(consent=False, create=False)
 async def redflag_list(update: Update, ctx: Ctx, turn: Turn) -> None:
     """/redflags and /sos: the warning signs and the numbers, any time."""
-    params = (
-        redflags.number_params(turn.person, ctx.rt.settings)
-        if turn.person
-        else {
-            "emergency_number": ctx.rt.settings.emergency_number,
-            "urgent_number": ctx.rt.settings.emergency_number,
-            "crisis_line": ctx.rt.settings.emergency_number,
-        }
-    )
+    params = episodes.params(deps(ctx), turn.person, turn.lang)
     offer_pin = bool(
         update.effective_message
         and update.effective_message.text
@@ -361,7 +358,7 @@ async def on_operator_ack(update: Update, ctx: Ctx) -> None:
     await query.answer()
     if esc is not None and query.message is not None and chat is not None:
         note = rt.catalog.text(
-            rt.catalog.default_language,
+            rt.settings.clinic_language,
             "redflags.operator.acknowledged",
             by=by,
             time=now.strftime("%Y-%m-%d %H:%M UTC"),

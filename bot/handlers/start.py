@@ -11,9 +11,10 @@ from bot.context import Ctx
 from bot.handlers import contact
 from bot.handlers.common import Turn, person_handler
 from bot.handlers.format import fmt_next, schedule_summary
-from bot.handlers.safety import SCREEN_FLAGS, deps
+from bot.handlers.safety import SCREEN_FLAGS, deps, reach
 from bot.progression import start_programme
-from bot.services import people, redflags, schedules
+from bot.safety import episodes
+from bot.services import people, schedules
 from bot.services.programme import save_programme
 from bot.tzresolve import (
     ZoneMatch,
@@ -120,23 +121,36 @@ async def on_onboarding_button(update: Update, ctx: Ctx, turn: Turn) -> None:
         and step
         and step.startswith("screen")
         and arg[:1] == step[-1]
-        and arg[-1:] in ("y", "n")
+        and arg[-1:] in ("y", "n", "w", "k")
     ):
         index = int(step[-1])
-        if arg.endswith("y"):
-            turn.send_priority(
-                await redflags.raise_flag(
-                    turn.db,
-                    deps(ctx),
-                    person,
-                    flags=(SCREEN_FLAGS[index - 1],),
-                    text=None,
-                    source="screen",
-                    now=turn.now,
-                    answers=f"screen q{index}: yes",
-                )  # fmt: skip
+        flag = SCREEN_FLAGS[index - 1]
+        if arg.endswith("y"):  # new, or something a doctor has already checked?
+            turn.say(
+                "safety.known.ask",
+                buttons=(
+                    ((turn.t("safety.btn.new_or_worse"), f"ob:scr:{index}w"),),
+                    ((turn.t("safety.btn.checked_before"), f"ob:scr:{index}k"),),
+                ),
             )
+            return
+        if arg.endswith("w"):
+            question = ctx.rt.catalog.text(
+                ctx.rt.settings.clinic_language, f"redflags.screen.q{index}"
+            )
+            answers = ctx.rt.catalog.text(
+                ctx.rt.settings.clinic_language, "safety.clinic.answered_yes", question=question
+            )
+            turn.send_priority(
+                await episodes.raise_flag(
+                    turn.db, deps(ctx), person, reach(turn), flags=(flag,), text=None,
+                    source="screen", now=turn.now, answers=answers,
+                )
+            )  # fmt: skip
             return  # onboarding holds here; /start resumes at this question later
+        if arg.endswith("k"):  # recorded; the programme will be held at its gentle level
+            await episodes.record_known(turn.db, person, flag, turn.now)
+            turn.say("safety.known.noted")
         if index < len(SCREEN_FLAGS):
             ask_step(turn, f"screen{index + 1}")
         else:
@@ -156,7 +170,8 @@ async def on_onboarding_button(update: Update, ctx: Ctx, turn: Turn) -> None:
         ask_step(turn, "minutes")
         return
     if action == "min" and step == "minutes" and arg.isdigit() and int(arg) in MINUTES:
-        save_programme(person, start_programme(int(arg), person.stenosis))
+        held = bool(await episodes.known_flags(turn.db, person))  # no longer walks until asked
+        save_programme(person, start_programme(int(arg), person.stenosis), held=held)
         if person.stenosis:
             turn.say("ui.profile.stenosis_note")
         ask_step(turn, "plan")

@@ -9,10 +9,11 @@ from bot import progression
 from bot.charts import progress_png
 from bot.context import Ctx
 from bot.handlers.common import Turn, person_handler
-from bot.handlers.safety import deps, spike_screen
+from bot.handlers.safety import deps, reach, spike_screen
 from bot.models import Delivery, WalkLog
 from bot.parsing import ParseError, parse_log, parse_minutes, parse_pain
-from bot.services import redflags, schedules, walks
+from bot.safety import episodes
+from bot.services import schedules, walks
 from bot.services.programme import load_programme
 from bot.services.schedules import SNOOZE
 from jobs.outgoing import Buttons
@@ -38,17 +39,20 @@ def compare_buttons(turn: Turn, walk_id: int) -> Buttons:
     )
 
 
-def flare_button(turn: Turn) -> Buttons:
-    return (((turn.t("ui.btn.flare"), "w:flare"),),)
+def gentle_buttons(turn: Turn, screened: bool) -> Buttons:
+    """The answers to "shall I switch you to gentle mode?" (w:flare:s: the screen was just done)."""
+    yes = "w:flare:s" if screened else "w:flare"
+    return (((turn.t("ui.btn.gentle_yes"), yes), (turn.t("ui.btn.gentle_no"), "w:noflare")),)
 
 
 async def _see_soon(turn: Turn, ctx: Ctx) -> None:
     """The log-derived trigger (spec §5.5): pain getting worse -> see a clinician soon (S4)."""
     assert turn.person is not None
     if turn.person.open_tier is None:
-        flag = await redflags.raise_flag(
-            turn.db, deps(ctx), turn.person, flags=("S4",), text=None, source="log", now=turn.now
-        )
+        flag = await episodes.raise_flag(
+            turn.db, deps(ctx), turn.person, reach(turn), flags=("S4",), text=None, source="log",
+            now=turn.now,
+        )  # fmt: skip
         turn.send_priority(flag)
 
 
@@ -76,9 +80,11 @@ async def _saved(turn: Turn, ctx: Ctx, walk: WalkLog) -> None:
 
 async def _pain_given(turn: Turn, ctx: Ctx, walk: WalkLog, pain: int) -> None:
     walk.pain = pain
-    if progression.needs_spike_screen(pain):
-        spike_screen(turn)
-    turn.say("ui.walk.ask_compare", buttons=compare_buttons(turn, walk.id))
+    ask = turn.t("ui.walk.ask_compare")
+    if progression.needs_spike_screen(pain):  # the screen first and alone; the question waits
+        await spike_screen(turn, ctx, [(ask, compare_buttons(turn, walk.id))])
+        return
+    turn.say_text(ask, buttons=compare_buttons(turn, walk.id))
 
 
 @person_handler()
@@ -90,8 +96,13 @@ async def on_walk_button(update: Update, ctx: Ctx, turn: Turn) -> None:
     action = parts[1] if len(parts) > 1 else ""
     if action == "flare":
         await walks.start_flare(turn.db, person, turn.now)
-        turn.say("ui.flare.started")
-        spike_screen(turn)
+        if parts[2:] == ["s"]:  # the person has just answered the spike screen
+            turn.say("ui.flare.started")
+        else:
+            await spike_screen(turn, ctx, [(turn.t("ui.flare.started"), ())])
+        return
+    if action == "noflare":
+        turn.say("ui.flare.declined")
         return
     if len(parts) < 3 or not parts[2].isdigit():
         turn.say("ui.err.stale_button")
@@ -203,10 +214,17 @@ async def pain_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:
         turn.say(exc.key, text=exc.text)
         return
     await walks.log_pain(turn.db, turn.person, score, turn.now)
-    if progression.needs_spike_screen(score):
-        spike_screen(turn)
-    turn.say("ui.pain.saved", score=score)
-    turn.say("ui.pain.flare_offer", buttons=flare_button(turn))
+    spike = progression.needs_spike_screen(score)
+    then = [
+        (turn.t("ui.pain.saved", score=score), ()),
+        (turn.t("ui.pain.flare_offer"), gentle_buttons(turn, screened=spike)),
+    ]
+    if spike:
+        # The screen first and alone; the confirmation and the gentle-mode offer wait for it.
+        await spike_screen(turn, ctx, then)
+        return
+    for text, buttons in then:
+        turn.say_text(text, buttons=buttons)
 
 
 @person_handler()

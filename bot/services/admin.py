@@ -9,6 +9,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Delivery, Escalation, Person, WalkLog
+from bot.safety.lifecycle import LIVE
 from jobs.outgoing import PRIORITY_BROADCAST
 
 
@@ -50,7 +51,7 @@ async def stats(session: AsyncSession, now: datetime) -> Stats:
         select(func.count()).select_from(WalkLog).where(WalkLog.logged_at >= start)
     )
     open_count = await session.scalar(
-        select(func.count()).select_from(Escalation).where(Escalation.status == "open")
+        select(func.count()).select_from(Escalation).where(Escalation.status.in_(LIVE))
     )
     values = [v for v in late if v is not None]
     return Stats(
@@ -69,9 +70,9 @@ async def open_escalations(
 ) -> list[tuple[Escalation, Person]]:
     rows = await session.execute(
         select(Escalation, Person).join(Person, Person.id == Escalation.person_id)
-        .where(Escalation.status == "open").order_by(Escalation.opened_at).limit(limit)
+        .where(Escalation.status.in_(LIVE)).order_by(Escalation.opened_at).limit(limit)
     )  # fmt: skip
-    return [(e, p) for e, p in rows.tuples()]
+    return [(e, p) for e, p in rows]
 
 
 async def draft_broadcast(

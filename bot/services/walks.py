@@ -57,6 +57,11 @@ async def start_walk(
     return walk
 
 
+def held(person: Person) -> bool:
+    """The programme stays at its level (a sign a doctor already checked, recorded at start)."""
+    return bool((person.programme or {}).get("held"))
+
+
 async def usual_pain(session: AsyncSession, person: Person, today: date) -> int | None:
     """The median pain score over the last two weeks (the person's usual level)."""
     rows = await recent_walks(session, person, today, days=14)
@@ -71,7 +76,7 @@ async def finish_walk(session: AsyncSession, person: Person, walk: WalkLog, now:
     light = progression.classify_walk(walk.pain, usual, walk.compare, None)  # type: ignore[arg-type]
     walk.light = light
     programme = load_programme(person)
-    flag_open = person.open_tier is not None
+    flag_open = person.open_tier is not None or held(person)
     programme = progression.after_walk(programme, light, walk.minutes, today, flag_open)
     comfortable = int((person.programme or {}).get("comfortable_walks", 0)) + (light == "green")
     save_programme(person, programme, comfortable_walks=comfortable)
@@ -153,8 +158,12 @@ async def answer_morning_check(
     save_programme(
         person,
         progression.after_walk(
-            load_programme(person), "red", walk.minutes, today, person.open_tier is not None
-        ),
+            load_programme(person),
+            "red",
+            walk.minutes,
+            today,
+            person.open_tier is not None or held(person),
+        ),  # fmt: skip
     )
     rows = await recent_walks(session, person, today)
     mornings = sorted({r.local_date + timedelta(days=1) for r in rows if r.next_morning_worse})

@@ -63,6 +63,27 @@ async def test_the_question_band_asks_once_and_not_sure_counts_as_yes(database_u
         assert len(h.stand.transcript(ESCALATION_CHAT)) == 1
 
 
+async def test_an_urgent_answer_still_asks_about_a_suspected_emergency(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(3405)
+        await h.onboard(alex)
+        detector = h.runtime.detector
+        assert detector is not None
+        assert detector.model is not None
+        bars = Thresholds(
+            fire={"emergency": 1.01, "urgent": 0.0, "soon": 0.0},
+            ask={"emergency": 0.0, "urgent": 0.0, "soon": 0.0},
+            keep={"emergency": 0.0, "urgent": 0.0, "soon": 0.0},
+        )
+        detector.model = dataclasses.replace(detector.model, bars=bars)
+        answer, question = await h.send(alex, "temperature 39.2 and my back is agony")
+        assert "116117" in answer.plain  # Berlin's same-day number: the urgent answer first
+        assert question.buttons[:3] == [
+            h.runtime.catalog.text("en", key)
+            for key in ("redflags.btn.yes", "redflags.btn.no", "redflags.btn.not_sure")
+        ]
+
+
 @pytest.mark.parametrize("layer", ["ngrams", "lexicon"])
 async def test_without_embeddings_or_without_the_layer_the_bot_still_answers(
     database_url: str, layer: str

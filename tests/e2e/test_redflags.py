@@ -24,6 +24,13 @@ def reminders(h: Harness, who) -> list:  # type: ignore[no-untyped-def]
     ]
 
 
+def tier_text(h: Harness, lang: str, flag: str, number: str, tail: str = "paused") -> str:
+    """An emergency message as a person with reminders (or without: tail="none") sees it."""
+    catalog = h.runtime.catalog
+    body = catalog.text(lang, f"redflags.{flag}.message", emergency_number=number)
+    return f"{body}\n{catalog.text(lang, f'redflags.tail.emergency_{tail}')}"
+
+
 async def escalations(h: Harness) -> list[Escalation]:
     async with h.runtime.sessions() as session:
         return list(await session.scalars(select(Escalation).order_by(Escalation.id)))
@@ -39,9 +46,7 @@ async def test_an_emergency_message_gets_the_emergency_answer_first_and_alerts_t
         assert len(replies) == 1
         (esc,) = await escalations(h)
         flag = esc.flags.split(",")[0]
-        assert replies[0].text == h.runtime.catalog.text(
-            "en", f"redflags.{flag}.message", emergency_number="112"
-        )
+        assert replies[0].text == tier_text(h, "en", flag, "112")
         assert "112" in "\n".join(replies[0].plain.splitlines()[:2])  # the number comes first
         (alert,) = h.stand.transcript(ESCALATION_CHAT)
         assert EMERGENCY.split(" and ")[0] in alert.plain
@@ -87,7 +92,9 @@ async def test_all_clear_resumes_reminders(database_url: str) -> None:
         alex = h.stand.person(3003)
         await h.onboard(alex)
         (message,) = await h.send(alex, EMERGENCY)
-        await h.tap(alex, message, 1)  # "I've been checked and can carry on"
+        (examined,) = await h.tap(alex, message, "Checked, all clear")
+        (walking,) = await h.tap(alex, examined, "Yes, I was examined")
+        await h.tap(alex, walking, "Walking is fine")
         (esc,) = await escalations(h)
         assert esc.status == "resolved"
         await h.advance(BERLIN_8AM - h.clock.now())
@@ -155,14 +162,7 @@ async def test_german_emergency_message_gets_the_german_answer(database_url: str
         (esc,) = await escalations(h)
         assert esc.tier == "emergency"
         flag = esc.flags.split(",")[0]
-        expected = h.runtime.catalog.text(
-            "de",
-            f"redflags.{flag}.message",
-            emergency_number="112",
-            urgent_number="112",
-            crisis_line="112",
-        )
-        assert replies[0].text == expected
+        assert replies[0].text == tier_text(h, "de", flag, "112")
 
 
 async def test_an_unclear_message_gets_one_confirming_question_and_not_sure_counts_as_yes(
@@ -278,7 +278,7 @@ async def test_distress_words_do_not_hide_a_later_emergency(database_url: str) -
         (esc,) = await escalations(h)
         assert esc.tier == "emergency"
         last_alert = h.stand.transcript(ESCALATION_CHAT)[-1]
-        assert "E1" in last_alert.plain
+        assert "New bladder change" in last_alert.plain
         async with h.runtime.sessions() as session:
             checkins = (
                 await session.scalars(
@@ -319,15 +319,18 @@ async def test_raising_the_tier_does_not_double_the_check_ins(database_url: str)
         before = len(h.stand.transcript(alex))
         await h.advance(timedelta(hours=4))
         sent = h.stand.transcript(alex)[before:]
-        four_hour = h.runtime.catalog.text(
-            "en", "redflags.checkin.emergency_4h", emergency_number="112"
+        catalog = h.runtime.catalog
+        four_hour = (
+            catalog.text("en", "redflags.checkin.emergency_4h", emergency_number="112")
+            + " "
+            + catalog.text("en", "redflags.tail.still_paused")
         )
         urgent = h.runtime.catalog.text(
-            "en", "redflags.checkin.urgent_4h", emergency_number="112", urgent_number="112"
+            "en", "redflags.checkin.urgent_4h", emergency_number="112", urgent_number="116117"
         )
         texts = [m.text for m in sent]
         assert urgent not in texts
-        assert texts.count(four_hour) <= 1
+        assert texts.count(four_hour) == 1
 
 
 async def test_routine_messages_wait_while_an_emergency_is_open(database_url: str) -> None:
