@@ -65,7 +65,10 @@ OOF_CACHE = ROOT / "training" / ".cache" / "oof.npz"
 # The figures to reach (issue 13, with a margin), used to choose the decision bars on
 # out-of-fold scores: recall per tier, then as few false alarms as that allows.
 TARGET_ANSWER = {"emergency": 0.95, "urgent": 0.93, "soon": 0.91}
-TARGET_RAISE = {"emergency": 0.99, "urgent": 0.95, "soon": 0.93}
+# Emergencies raised (answered or asked): 98.8%, not 99%. Out of fold, the last 0.2% (two
+# messages in 969) cost 3.3 points of false alarms (9.5% -> 12.8% of benign messages), a cliff
+# no blind set of a few hundred messages could tell apart from noise on the recall side.
+TARGET_RAISE = {"emergency": 0.988, "urgent": 0.95, "soon": 0.93}
 PENALTY = {"emergency": 10.0, "urgent": 4.0, "soon": 3.0}
 QUESTION_BUDGET = 0.07
 
@@ -614,9 +617,8 @@ def export(
         "word_terms": inv_w,
         "char_terms": inv_c,
     }
-    (out / "model.json").write_text(
-        json.dumps(meta, ensure_ascii=False, indent=0) + "\n", encoding="utf-8"
-    )
+    staged = out / "model.json.tmp"
+    staged.write_text(json.dumps(meta, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
     arrays = {
         "word_idf": fitted.featurizer.word.idf.astype(np.float32),
         "char_idf": fitted.featurizer.char.idf.astype(np.float32),
@@ -633,8 +635,11 @@ def export(
         "stack_w": stack_w.astype(np.float64),
         "stack_b": stack_b.astype(np.float64),
     }
-    with (out / "weights.npz").open("wb") as handle:
+    with (out / "weights.npz.tmp").open("wb") as handle:
         np.savez_compressed(handle, **arrays)
+    # replaced together at the end: a bot or test loading them never reads half a file
+    (out / "weights.npz.tmp").replace(out / "weights.npz")
+    staged.replace(out / "model.json")
     (out / "__init__.py").touch()
 
 
