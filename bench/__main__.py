@@ -330,20 +330,21 @@ async def sender_rows(report: Report, url: str, sizes: Sizes) -> None:
 
 
 async def triage_rows(report: Report, sizes: Sizes) -> None:
-    """The red-flag layer in its own process: latency per 300-character message and its RSS."""
+    """The red-flag layer in its own process: latency per message (up to 300 characters) and
+    the RSS it adds."""
     n = 300 if sizes is FULL else 100
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.triage", str(n), stdout=asyncio.subprocess.PIPE
     )
     out, _ = await proc.communicate()
     r = json.loads(out.decode().strip().splitlines()[-1])
-    size = f"{r['messages']} msgs"
+    size = f"{r['messages']} msgs, {r['mean_chars']} ch"
     report.add(
-        "red-flag layer latency p50, 300 chars", size, f"{r['layer_p50_ms']:.1f} ms",
+        "red-flag layer latency p50, <=300 chars", size, f"{r['layer_p50_ms']:.1f} ms",
         f"{r['lexicon_p50_ms']:.2f} ms lexicon alone", r["layer_p50_ms"] / r["lexicon_p50_ms"],
     )  # fmt: skip
     report.add(
-        "red-flag layer latency p95, 300 chars", size, f"{r['layer_p95_ms']:.1f} ms",
+        "red-flag layer latency p95, <=300 chars", size, f"{r['layer_p95_ms']:.1f} ms",
         f"{r['lexicon_p95_ms']:.2f} ms lexicon alone", r["layer_p95_ms"] / r["lexicon_p95_ms"],
         "<=100 ms", r["layer_p95_ms"] <= 100,
     )  # fmt: skip

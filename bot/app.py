@@ -266,9 +266,12 @@ async def serve(
         runtime.sender = Sender(application.bot, runtime)
         runtime.dispatcher = Dispatcher(runtime)
         runtime.detector = Detector()
-        if settings.triage_layer != "lexicon":
-            # in the background: the lexicon answers until the layer is ready
-            runtime.detector.start(embeddings=settings.triage_layer == "full")
+        # in the background: the lexicon answers until the layer is ready
+        runtime.detector.start(
+            runtime.catalog.languages,
+            layer=settings.triage_layer != "lexicon",
+            embeddings=settings.triage_layer == "full",
+        )
         await set_commands(application, runtime.catalog)
         await application.start()
         try:

@@ -71,13 +71,18 @@ class Detector:
     # ---------------------------------------------------------------------------- loading
 
     @classmethod
-    def load_sync(cls, embeddings: bool = True) -> Detector:
+    def load_sync(
+        cls, embeddings: bool = True, languages: Sequence[str] = ("en", "de")
+    ) -> Detector:
         detector = cls()
-        detector._load(embeddings)
+        detector._load(embeddings, tuple(languages))
         return detector
 
-    def _load(self, embeddings: bool = True) -> None:
+    def _load(self, embeddings: bool, languages: tuple[str, ...], layer: bool = True) -> None:
         started = time.perf_counter()
+        lexicon_everywhere("warm up", languages)  # compile every lexicon before the first person
+        if not layer:
+            return
         try:
             model = load_model()
         except (OSError, ValueError, KeyError) as exc:
@@ -86,16 +91,18 @@ class Detector:
         encoder = load_encoder(model.encoder) if embeddings and model.encoder else None
         self.encoder = encoder
         self.model = model
-        # warm both paths so the first person does not pay for it
-        self.assess_sync("warm up", ("en",))
+        self.assess_sync("warm up the layer", languages)  # the first person does not pay for it
         log.info("red-flag layer ready (%s) in %.2f s", self.mode, time.perf_counter() - started)
 
-    def start(self, embeddings: bool = True) -> None:
-        """Load the layer in the background; the lexicon answers meanwhile."""
+    def start(
+        self, languages: Sequence[str], *, layer: bool = True, embeddings: bool = True
+    ) -> None:
+        """Compile the lexicons and load the layer in the background; meanwhile the lexicon
+        answers (compiling itself on first use if it has to)."""
         if self._loading is None:
             loop = asyncio.get_running_loop()
             self._loading = asyncio.ensure_future(
-                loop.run_in_executor(self._pool, self._load, embeddings)
+                loop.run_in_executor(self._pool, self._load, embeddings, tuple(languages), layer)
             )
 
     async def ready(self) -> None:
