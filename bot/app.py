@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import cast
 
 from telegram import BotCommand, LinkPreviewOptions, Update
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.clock import Clock, SystemClock
@@ -211,6 +211,31 @@ async def connect_bot_api(
         delay = min(delay * 2, BOT_API_MAX_DELAY)
 
 
+# Start-up calls that fail on a Bot API hiccup (deleteWebhook before polling) are retried.
+BOOTSTRAP_RETRIES = 5
+
+
+async def _start_updates(
+    application: Application,  # type: ignore[type-arg]
+    settings: Settings,
+    webhook: bool,
+) -> None:
+    """Register the webhook, or start long polling; never drop pending updates."""
+    assert application.updater is not None
+    if webhook:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        await application.bot.set_webhook(
+            url=f"{settings.webhook_url}{WEBHOOK_PATH}", secret_token=secret,
+            allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
+        )  # fmt: skip
+    else:
+        # Never drop pending updates: a red-flag message could be among them.
+        await application.updater.start_polling(
+            allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, timeout=30,
+            bootstrap_retries=BOOTSTRAP_RETRIES,
+        )  # fmt: skip
+
+
 async def serve(
     settings: Settings,
     *,
@@ -272,25 +297,23 @@ async def serve(
             layer=settings.triage_layer != "lexicon",
             embeddings=settings.triage_layer == "full",
         )
-        await set_commands(application, runtime.catalog)
+        try:
+            await set_commands(application, runtime.catalog)
+        except TelegramError as exc:  # the command menu is a convenience: never a reason to stop
+            log.warning("could not set the command menu (%s); carrying on", type(exc).__name__)
         await application.start()
         try:
             await runtime.sender.start()
             settle_gc()
             assert application.updater is not None
-            if webhook:
-                secret = (
-                    settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-                )
-                await application.bot.set_webhook(
-                    url=f"{settings.webhook_url}{WEBHOOK_PATH}", secret_token=secret,
-                    allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
-                )  # fmt: skip
-            else:
-                # Never drop pending updates: a red-flag message could be among them.
-                await application.updater.start_polling(
-                    allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, timeout=30
-                )
+            try:
+                await _start_updates(application, settings, webhook)
+            except NetworkError as exc:  # TimedOut included; the retries are spent
+                reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+                raise StartupError(
+                    f"the Bot API at {settings.telegram_api_base_url} (TELEGRAM_API_BASE_URL) "
+                    f"failed while WalkWell was starting to receive updates: {reason}"
+                ) from None
             # Updates first: a backlog of due reminders (after downtime) is claimed once
             # people's messages, a red flag among them, are already being fetched.
             start_scheduling(application, runtime)
