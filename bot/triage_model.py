@@ -369,10 +369,11 @@ class Model:
     meta: Mapping[str, Any]
 
     def reads(self, text: str) -> bool:
-        """True when the text has a word the layer was trained on (otherwise it knows nothing
-        about it, and the lexicon answers alone)."""
+        """True when the text has a word (not just a number) the layer was trained on;
+        otherwise it knows nothing about it ("7", "08:30", "Berlin"), and the lexicon answers
+        alone."""
         tokens = words(text[:MAX_CHARS_LAYER])
-        return any(t in self.featurizer.word.index for t in tokens)
+        return any(not t.isdigit() and t in self.featurizer.word.index for t in tokens)
 
     def clause_texts(self, text: str) -> list[str]:
         """The clauses the layer scores on their own (none for a one-clause message)."""
