@@ -511,7 +511,8 @@ async def _ack_booked(run: _Run, button: str) -> None:
 
 async def _repeat_message(run: _Run, button: str) -> None:
     lang = run.person.language
-    flags = tuple(run.flags()) or ("E1",)
+    # the most serious sign the episode holds ("Not yet" after a 112 answer repeats the 112 one)
+    flags = tuple(sorted(run.flags(), key=lambda f: -TIER_RANK[texts.tier_of_flag(f)])) or ("E1",)
     reminders = await has_reminders(run.session, run.person)
     text = texts.tier_message(
         run.deps.catalog, lang, flags[0], params(run.deps, run.person), has_reminders=reminders

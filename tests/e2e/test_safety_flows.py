@@ -405,3 +405,19 @@ async def test_a_clinic_language_the_catalogue_lacks_stops_start_up_with_one_lin
         build_runtime(settings)
     with pytest.raises(ConfigError, match="^WALKWELL_CLINIC_LANGUAGE must be a language code"):
         load_settings(WALKWELL_CLINIC_LANGUAGE="English please")
+
+
+async def test_not_yet_repeats_the_most_serious_sign_the_episode_holds(database_url: str) -> None:
+    """A see-soon sign first, then an emergency: 'Not yet' at the check-in repeats the 112 one."""
+    async with running_bot(database_url, WALKWELL_TRIAGE_LAYER="lexicon") as h:
+        alex = h.stand.person(4320)
+        await h.onboard(alex)
+        await h.send(alex, "pins and needles down my left leg for weeks")
+        (answer,) = await h.send(alex, EMERGENCY)
+        before = len(h.stand.transcript(alex))
+        await h.advance(timedelta(hours=1))
+        checkin = h.stand.transcript(alex)[before]
+        (again,) = await h.tap(alex, checkin, "Not yet")
+        assert again.plain.splitlines()[:2] == answer.plain.splitlines()[:2]  # the 112 answer
+        (esc,) = await escalations(h)
+        assert esc.tier == "emergency"
