@@ -164,3 +164,15 @@ def test_check_ins_follow_the_spec_and_the_no_response_alert_counts_from_the_fir
     no_reply = plan[1].conditions["unless_replied_since"]
     assert no_reply == checkins.no_reply_since(NOW).isoformat()
     assert [c.key for c in checkins.plan("crisis", NOW, "UTC")] == []
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_every_confirming_question_is_one_where_yes_means_the_warning_sign(lang: str) -> None:
+    """'Yes' raises the flag, so no question may ask whether the person is able to do something
+    ("Can you stand and walk safely?": yes would mean all is well)."""
+    catalog = load_catalog()
+    for flag in FLAGS:
+        question = catalog.text(lang, f"redflags.{flag}.confirm").lower()
+        assert not question.startswith(
+            ("can you", "are you able", "kannst du", "bist du in der lage")
+        ), flag
