@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from telegram import Update
 
 from bot.context import Ctx
+from bot.conversation import Ask
 from bot.handlers.common import Turn, person_handler
 from bot.handlers.format import fmt_days, fmt_next, fmt_time, schedule_summary
 from bot.parsing import (
@@ -120,59 +121,81 @@ async def aftermeal(update: Update, ctx: Ctx, turn: Turn) -> None:
 @person_handler()
 async def ate(update: Update, ctx: Ctx, turn: Turn) -> None:
     """/ate: I just ate; a walk reminder after the meal delay."""
+    await ate_now(turn, ctx)
+
+
+async def ate_now(turn: Turn, ctx: Ctx) -> None:
+    """A walk reminder after the meal delay, promised only if it will really be sent."""
     person = turn.person
     assert person is not None
-    due = turn.now + timedelta(minutes=person.meal_delay_minutes)
-    await schedules.one_off(turn.db, person, "ate", due)
+    due, held = await schedules.after_meal(turn.db, person, turn.now)
+    if due is None:
+        wanted = turn.now + timedelta(minutes=person.meal_delay_minutes)
+        local = schedules.local_now_in(person.timezone, wanted)
+        key = "ui.ate.quiet" if held == "quiet" else "ui.ate.held"
+        turn.say(key, time=local.strftime("%H:%M"))
+        return
     local = schedules.local_now_in(person.timezone, due)
     turn.say("ui.ate.set", time=local.strftime("%H:%M"))
     _changed(ctx, due)
 
 
-def schedule_buttons(turn: Turn, kinds: list[str]) -> Buttons:
-    """One "<kind> off" button per reminder, and pause/resume."""
+def schedule_buttons(turn: Turn, prefix: str, kinds: list[str]) -> Buttons:
+    """One "<kind> off" button per reminder; pause today, or resume while paused."""
+    assert turn.person is not None
     rows: list[tuple[tuple[str, str], ...]] = [
-        ((turn.t("ui.schedule.btn_off", label=turn.t(f"ui.kind.{kind}")), f"sch:off:{kind}"),)
+        ((turn.t("ui.schedule.btn_off", label=turn.t(f"ui.kind.{kind}")), f"{prefix}:off:{kind}"),)
         for kind in kinds
     ]
-    rows.append(
-        (
-            (turn.t("ui.schedule.btn_pause"), "sch:pause"),
-            (turn.t("ui.schedule.btn_resume"), "sch:resume"),
-        )
-    )
+    if turn.person.status in ("stopped", "blocked"):
+        return tuple(rows)
+    if schedules.is_paused(turn.person, turn.now):
+        rows.append(((turn.t("ui.schedule.btn_resume"), f"{prefix}:resume"),))
+    elif kinds:
+        rows.append(((turn.t("ui.schedule.btn_pause"), f"{prefix}:pause"),))
     return tuple(rows)
 
 
 @person_handler()
 async def schedule(update: Update, ctx: Ctx, turn: Turn) -> None:
-    """/schedule: everything set, in local time, with buttons to change it."""
+    """/schedule: everything set, in local time, with buttons to change it (one message)."""
     assert turn.person is not None
     kinds = [
         v.kind for v in await schedules.views(turn.db, turn.person) if v.local_time is not None
     ]
-    turn.say("ui.schedule.header")
-    turn.say_text(await schedule_summary(turn), buttons=schedule_buttons(turn, kinds))
-    turn.say("ui.plan.edit_help")
+    prefix = turn.ask(Ask.SCHEDULE, "sch")
+    text = "\n\n".join(
+        (turn.t("ui.schedule.header"), await schedule_summary(turn), turn.t("ui.plan.edit_help"))
+    )
+    turn.say_text(text, buttons=schedule_buttons(turn, prefix, kinds))
 
 
-@person_handler()
+@person_handler(button=True)
 async def on_schedule_button(update: Update, ctx: Ctx, turn: Turn) -> None:
-    """sch:off:<kind>, sch:pause (today), sch:resume."""
+    """sch:<token>:off:<kind>, sch:<token>:pause (today), sch:<token>:resume."""
     assert update.callback_query is not None and turn.person is not None
     person = turn.person
-    parts = (update.callback_query.data or "").split(":")
-    if parts[1:2] == ["off"] and len(parts) == 3 and parts[2] in RECURRING_KINDS:
-        await schedules.clear_rules(turn.db, person, (parts[2],))
-        turn.say("ui.schedule.off", label=turn.t(f"ui.kind.{parts[2]}"))
-    elif parts[1:] == ["pause"]:
+    pending = turn.pending
+    value = (
+        pending.value_of(update.callback_query.data or "", turn.now)
+        if pending is not None and pending.ask == Ask.SCHEDULE
+        else None
+    )
+    parts = (value or "").split(":")
+    if parts[0] == "off" and len(parts) == 2 and parts[1] in RECURRING_KINDS:
+        turn.answered()
+        await schedules.clear_rules(turn.db, person, (parts[1],))
+        turn.say("ui.schedule.off", label=turn.t(f"ui.kind.{parts[1]}"))
+    elif parts == ["pause"]:
+        turn.answered()
         person.paused_until = schedules.local_today(person, turn.now)
         turn.say("ui.pause.set", date=person.paused_until.strftime("%d.%m.%Y"))
-    elif parts[1:] == ["resume"]:
+    elif parts == ["resume"]:
+        turn.answered()
         person.paused_until = None
         turn.say("ui.resume.done")
     else:
-        turn.say("ui.err.stale_button")
+        turn.stale()
 
 
 @person_handler()

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Person, ReminderRule
-from jobs.rules import MEAL_KINDS, ONE_OFF_KINDS, mask_to_weekdays, next_due, weekdays_to_mask
+from jobs.recurrence import next_occurrence
+from jobs.rules import (
+    MEAL_KINDS,
+    ONE_OFF_KINDS,
+    gate,
+    mask_to_weekdays,
+    next_due,
+    weekdays_to_mask,
+)
 
 DEFAULT_MORNING = time(8, 0)
 DEFAULT_EVENING = time(19, 0)
@@ -100,6 +108,57 @@ async def one_off(session: AsyncSession, person: Person, kind: str, due: datetim
     return rule
 
 
+QUIET_GRACE = timedelta(minutes=60)  # an after-meal walk is still worth it this much later
+
+
+async def after_meal(
+    session: AsyncSession, person: Person, now: datetime
+) -> tuple[datetime | None, str | None]:
+    """ "I just ate": the reminder's instant, or None and why it would not be sent.
+
+    In quiet hours it comes when they end if that is within an hour of when it was due;
+    otherwise (or while paused, stopped or in a red-flag episode) no reminder is set.
+    """
+    due = now + timedelta(minutes=person.meal_delay_minutes)
+    held = _held(person, due)
+    if held == "quiet" and person.quiet_end is not None:
+        end = next_occurrence(person.quiet_end, person.timezone, due)
+        if end - due <= QUIET_GRACE and _held(person, end) is None:
+            due, held = end, None
+    if held is not None:
+        return None, held
+    await one_off(session, person, "ate", due)
+    return due, None
+
+
+def _held(person: Person, due: datetime) -> str | None:
+    return gate(
+        due=due, now=due, tz=person.timezone, status=person.status,
+        paused_until=person.paused_until, quiet_start=person.quiet_start,
+        quiet_end=person.quiet_end, open_tier=person.open_tier, missed_after=timedelta(hours=1),
+    )  # fmt: skip
+
+
+async def skip_today(session: AsyncSession, person: Person, now: datetime) -> datetime | None:
+    """No more walk reminders today (local): each of today's moves to its next day; snoozes and
+    after-meal reminders due today are dropped. Returns the next reminder that will come."""
+    today = local_today(person, now)
+    end_of_day = datetime.combine(today + timedelta(days=1), time(0), ZoneInfo(person.timezone))
+    for rule in await rules(session, person):
+        if rule.next_due_at is None or local_now(person, rule.next_due_at).date() != today:
+            continue
+        if rule.local_time is None:
+            rule.enabled = False
+            rule.next_due_at = None
+        else:
+            rule.next_due_at = next_due(
+                rule.local_time, rule.delay_minutes, rule.weekdays, person.timezone,
+                end_of_day.astimezone(UTC) - timedelta(microseconds=1),
+            )  # fmt: skip
+    await session.flush()
+    return await next_due_of(session, person)
+
+
 async def reschedule_all(session: AsyncSession, person: Person, now: datetime) -> None:
     """Recompute every recurring rule's next due instant (after a zone change or a comeback)."""
     for rule in await rules(session, person):
@@ -125,10 +184,43 @@ async def views(session: AsyncSession, person: Person) -> list[RuleView]:
     ]
 
 
+LOOKAHEAD = 120  # occurrences per rule: past the longest pause (90 days) of a daily reminder
+
+
+def first_sent(rule: RuleView, person: Person, now: datetime) -> datetime | None:
+    """The first occurrence of the rule from now on that will really be sent (None: none)."""
+    due = rule.next_due_at
+    if due is None:
+        return None
+    due = max(due, now)
+    for _ in range(LOOKAHEAD if rule.local_time is not None else 1):
+        held = _held(person, due)
+        if held is None:
+            return due
+        if held in ("inactive", "red_flag") or rule.local_time is None:
+            return None
+        due = next_due(
+            rule.local_time, rule.delay_minutes, weekdays_to_mask(rule.weekdays),
+            person.timezone, due,
+        )  # fmt: skip
+    return None
+
+
+async def next_sent(session: AsyncSession, person: Person, now: datetime) -> datetime | None:
+    """The next reminder that will really be sent (pause, quiet hours and /stop respected)."""
+    found = [first_sent(v, person, now) for v in await views(session, person)]
+    dues = [d for d in found if d is not None]
+    return min(dues) if dues else None
+
+
 async def next_due_of(session: AsyncSession, person: Person) -> datetime | None:
     """The person's soonest reminder, if any is set."""
     dues = [r.next_due_at for r in await rules(session, person) if r.enabled and r.next_due_at]
     return min(dues) if dues else None
+
+
+def is_paused(person: Person, now: datetime) -> bool:
+    return person.paused_until is not None and person.paused_until >= local_today(person, now)
 
 
 def local_now(person: Person, now: datetime) -> datetime:
