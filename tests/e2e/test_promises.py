@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -271,3 +271,217 @@ async def test_a_typed_yes_or_no_answers_the_zone_question(
         replies = await h.send(alex, yes)
         assert "Europe/Lisbon" in replies[0].plain
         assert (await person_row(h, alex)).timezone == "Europe/Lisbon"
+
+
+# -- 10. plain replies ----------------------------------------------------------------------------
+
+
+async def rules(h: Harness, who: Who) -> dict[str, tuple[time | None, datetime | None]]:
+    return {
+        kind: (at, due) for kind, at, _, enabled, due in (await state(h, who))["rules"] if enabled
+    }
+
+
+@pytest.mark.parametrize(
+    ("lang", "done", "later"), [("en", "done", "later"), ("de", "erledigt", "später")]
+)
+async def test_done_and_later_answer_the_open_reminder(
+    database_url: str, lang: str, done: str, later: str
+) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(15010, language_code=lang)
+        await h.onboard(alex)
+        await h.advance(BERLIN_8AM - h.clock.now())
+        (reply,) = await h.send(alex, done)
+        assert reply.plain == h.runtime.catalog.text(lang, "ui.walk.ask_minutes")
+        await h.send(alex, "15")
+        await h.send(alex, "2")
+        assert (await state(h, alex))["walks"] == [(15, 2, None, None, None)]
+        async with h.runtime.sessions() as session:
+            walk = await session.scalar(select(WalkLog))
+            assert walk is not None
+            assert walk.delivery_id is not None
+        await h.advance(timedelta(hours=11))  # the evening reminder, 19:00
+        (reply,) = await h.send(alex, later)
+        assert reply.plain == h.runtime.catalog.text(lang, "ui.reminder.snoozed", time="19:15")
+        assert "snooze" in await rules(h, alex)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"), [("en", "walked 20 minutes"), ("de", "bin 20 Minuten gegangen")]
+)
+async def test_walked_twenty_minutes_logs_the_walk(database_url: str, lang: str, text: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(15011, language_code=lang)
+        await h.onboard(alex)
+        (reply,) = await h.send(alex, text)
+        assert reply.plain == h.runtime.catalog.text(lang, "ui.walk.ask_pain")
+        assert (await state(h, alex))["walks"] == [(20, None, None, None, None)]
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"), [("en", "I just ate"), ("de", "Ich habe gerade gegessen")]
+)
+async def test_i_just_ate_starts_the_after_meal_timer(
+    database_url: str, lang: str, text: str
+) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(15012, language_code=lang)
+        await h.onboard(alex)
+        (reply,) = await h.send(alex, text)
+        assert reply.plain == h.runtime.catalog.text(lang, "ui.ate.set", time="07:20")
+        assert (await rules(h, alex))["ate"] == (None, h.clock.now() + timedelta(minutes=20))
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"), [("en", "my back hurts today"), ("de", "Mein Rücken tut heute weh")]
+)
+async def test_my_back_hurts_offers_to_log_pain(database_url: str, lang: str, text: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(15013, language_code=lang)
+        await h.onboard(alex)
+        (offer,) = await h.send(alex, text)
+        assert offer.text == h.runtime.catalog.text(lang, "ui.reply.pain_offer")
+        assert len(offer.buttons) == 11
+        replies = await h.tap(alex, offer, "4")
+        assert replies[0].plain == h.runtime.catalog.text(lang, "ui.pain.saved", score=4)
+        assert (await state(h, alex))["pains"] == [(4, False)]
+
+
+@pytest.mark.parametrize(("lang", "text"), [("en", "thanks!"), ("de", "Danke 🙏")])
+async def test_thanks_gets_a_kind_word_and_the_rest_the_fallback(
+    database_url: str, lang: str, text: str
+) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(15014, language_code=lang)
+        await h.onboard(alex)
+        (reply,) = await h.send(alex, text)
+        assert reply.plain == h.runtime.catalog.text(lang, "ui.reply.thanks")
+        (reply,) = await h.send(alex, "the weather is nice")
+        assert reply.text == h.runtime.catalog.text(lang, "ui.fallback.text")
+
+
+# -- 3. skip today --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+async def test_skip_today_skips_every_reminder_left_today(database_url: str, lang: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(15020, language_code=lang)
+        await h.onboard(alex)
+        await h.send(alex, "/meals 13:00")
+        await h.advance(BERLIN_8AM - h.clock.now())
+        reminder = live(h, alex, "w:skip")
+        (reply,) = await h.tap(alex, reminder, 2)
+        weekday = h.runtime.catalog.text(lang, "ui.weekday.1")
+        assert reply.plain == h.runtime.catalog.text(
+            lang, "ui.reminder.skipped", next=f"{weekday} 06.01. 08:00"
+        )
+        sent = len([m for m in h.stand.transcript(alex) if m.buttons])
+        for _ in range(16):  # the rest of the day, hour by hour
+            await h.advance(timedelta(hours=1))
+        assert len([m for m in h.stand.transcript(alex) if m.buttons and not m.edited]) == sent
+        await h.advance(datetime(2026, 1, 6, 7, 0, tzinfo=UTC) - h.clock.now())
+        assert live(h, alex, "w:done").message_id != reminder.message_id
+
+
+# -- 4. /ate in quiet hours -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+async def test_ate_in_quiet_hours_promises_nothing_it_will_not_send(
+    database_url: str, lang: str
+) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(15021, language_code=lang)
+        await h.onboard(alex)
+        await h.send(alex, "/quiet 22:00-07:00")
+        h.clock.set(datetime(2026, 1, 5, 20, 50, tzinfo=UTC))  # 21:50 in Berlin
+        (reply,) = await h.send(alex, "/ate")
+        assert reply.plain == h.runtime.catalog.text(lang, "ui.ate.quiet", time="22:10")
+        assert "ate" not in await rules(h, alex)
+        # near the end of quiet hours the reminder comes when they end
+        h.clock.set(datetime(2026, 1, 6, 5, 30, tzinfo=UTC))  # 06:30 in Berlin
+        (reply,) = await h.send(alex, "/ate")
+        assert reply.plain == h.runtime.catalog.text(lang, "ui.ate.set", time="07:00")
+        await h.advance(timedelta(minutes=30))
+        assert any("w:done" in (d or "") for d in h.stand.transcript(alex)[-1].callback_data)
+
+
+# -- 5. /schedule tells the truth -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+async def test_schedule_shows_the_next_reminder_that_will_really_come(
+    database_url: str, lang: str
+) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(15022, language_code=lang)
+        t = h.runtime.catalog.text
+        await h.onboard(alex)
+        (plain,) = await h.send(alex, "/schedule")
+        assert t(lang, "ui.schedule.btn_pause") in plain.buttons
+        assert t(lang, "ui.schedule.btn_resume") not in plain.buttons
+        await h.send(alex, "/pause 2 days")  # Monday and Tuesday
+        (paused,) = await h.send(alex, "/schedule")
+        assert t(lang, "ui.schedule.paused_until", date="06.01.2026") in paused.plain
+        weekday = t(lang, "ui.weekday.2")
+        assert t(lang, "ui.schedule.next", when=f"{weekday} 07.01. 08:00") in paused.plain
+        assert t(lang, "ui.schedule.btn_resume") in paused.buttons
+        assert t(lang, "ui.schedule.btn_pause") not in paused.buttons
+        await h.send(alex, "/stop")
+        (stopped,) = await h.send(alex, "/schedule")
+        assert t(lang, "ui.schedule.stopped") in stopped.plain
+        assert t(lang, "ui.schedule.next", when="").strip(" :") not in stopped.plain
+
+
+# -- 6. meal times and "Change it" are asked, not invented ----------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+async def test_after_meals_asks_the_meal_times_and_saves_them(database_url: str, lang: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(15023, language_code=lang)
+        replies = await h.send(alex, "/start")
+        replies = await h.tap(alex, replies[-1], 0)
+        for _ in range(4):
+            replies = await h.tap(alex, replies[-1], 1)
+        replies = await h.send(alex, "Berlin")
+        replies = await h.tap(alex, replies[-1], 0)
+        replies = await h.tap(alex, replies[-1], 3)
+        replies = await h.tap(alex, replies[-1], "10")
+        (ask,) = await h.tap(alex, replies[-1], 1)
+        assert ask.text == h.runtime.catalog.text(lang, "ui.plan.meals_ask")
+        assert (await rules(h, alex)) == {}
+        replies = await h.send(alex, "7:30 12:30 18:30")
+        assert replies[-1].plain.startswith(
+            h.runtime.catalog.text(lang, "ui.plan.done", next="")[:8]
+        )
+        found = {k: at for k, (at, _) in (await rules(h, alex)).items()}
+        assert found == {
+            "morning": time(8), "evening": time(19),
+            "breakfast": time(7, 30), "lunch": time(12, 30), "dinner": time(18, 30),
+        }  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+async def test_change_it_asks_for_times_and_saves_them(database_url: str, lang: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(15024, language_code=lang)
+        replies = await h.send(alex, "/start")
+        replies = await h.tap(alex, replies[-1], 0)
+        for _ in range(4):
+            replies = await h.tap(alex, replies[-1], 1)
+        replies = await h.send(alex, "Berlin")
+        replies = await h.tap(alex, replies[-1], 0)
+        replies = await h.tap(alex, replies[-1], 3)
+        replies = await h.tap(alex, replies[-1], "10")
+        (ask,) = await h.tap(alex, replies[-1], 2)
+        assert ask.text == h.runtime.catalog.text(lang, "ui.plan.times_ask")
+        assert (await rules(h, alex)) == {}
+        (bad,) = await h.send(alex, "soon")
+        assert bad.text == h.runtime.catalog.text(lang, "ui.err.walk_times")
+        await h.send(alex, "7:00 18:00")
+        found = {k: at for k, (at, _) in (await rules(h, alex)).items()}
+        assert found == {"morning": time(7), "evening": time(18)}
+        assert (await person_row(h, alex)).onboarding_step is None
