@@ -37,9 +37,30 @@ def _changed(ctx: Ctx, due: datetime | None) -> None:
         ctx.rt.dispatcher.schedule_changed(due)
 
 
+MAX_ARGUMENT = 64  # longer than any time and days a person would write
+
+
 async def _daily(update: Update, ctx: Ctx, turn: Turn, kind: str) -> None:
     person = turn.person
     assert person is not None
+    command = f"/{kind}"
+    if not turn.arg_text.strip():
+        current = next(
+            (v for v in await schedules.views(turn.db, person) if v.kind == kind and v.local_time),
+            None,
+        )
+        label = turn.t(f"ui.kind.{kind}")
+        if current is None or current.local_time is None:
+            turn.say("ui.schedule.unset", label=label, command=command)
+        else:
+            turn.say(
+                "ui.schedule.current", label=label, time=fmt_time(current.local_time),
+                days=fmt_days(turn, current.weekdays), command=command,
+            )  # fmt: skip
+        return
+    if len(turn.arg_text) > MAX_ARGUMENT:
+        turn.say("ui.err.arg_too_long", command=command)
+        return
     try:
         parsed = parse_reminder_args(_args(ctx), turn.lang)
     except ParseError as exc:

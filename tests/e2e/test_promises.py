@@ -485,3 +485,71 @@ async def test_change_it_asks_for_times_and_saves_them(database_url: str, lang: 
         found = {k: at for k, (at, _) in (await rules(h, alex)).items()}
         assert found == {"morning": time(7), "evening": time(18)}
         assert (await person_row(h, alex)).onboarding_step is None
+
+
+# -- 7. /morning without an argument or with a very long one ---------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+async def test_morning_without_a_time_shows_the_current_one(database_url: str, lang: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(15030, language_code=lang)
+        t = h.runtime.catalog.text
+        await h.onboard(alex)
+        (reply,) = await h.send(alex, "/morning")
+        label = t(lang, "ui.kind.morning")
+        days = t(lang, "ui.days.every_day")
+        assert reply.text == t(
+            lang, "ui.schedule.current", label=label, time="08:00", days=days, command="/morning"
+        )
+        await h.send(alex, "/evening off")
+        (reply,) = await h.send(alex, "/evening")
+        label = t(lang, "ui.kind.evening")
+        assert reply.text == t(lang, "ui.schedule.unset", label=label, command="/evening")
+        before = (await state(h, alex))["rules"]
+        (reply,) = await h.send(alex, "/morning " + "x" * 3000)
+        assert reply.text == t(lang, "ui.err.arg_too_long", command="/morning")
+        assert (await state(h, alex))["rules"] == before
+
+
+# -- 8. streaks, defined once and pluralised ------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+async def test_progress_and_the_weekly_summary_agree_on_the_streak(
+    database_url: str, lang: str
+) -> None:
+    from jobs.chores import weekly_summaries
+
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(15031, language_code=lang)
+        t = h.runtime.catalog.text
+        await h.onboard(alex)
+        await h.send(alex, "/morning off")
+        await h.send(alex, "/evening off")
+        h.clock.set(datetime(2026, 1, 8, 11, 0, tzinfo=UTC))  # Thursday
+        await h.send(alex, "/log 10 2")
+        replies = await h.send(alex, "/progress")
+        text = t(lang, "ui.progress.text", streak=1, week_minutes=10, week_walks=1, target=10)
+        assert replies[-1].text == text
+        assert "1 walking day " in t(
+            "en", "ui.progress.text", streak=1, week_minutes=1, week_walks=1, target=1
+        )
+        assert "1 walk\n" in t(
+            "en", "ui.progress.text", streak=1, week_minutes=1, week_walks=1, target=1
+        )
+        h.clock.set(datetime(2026, 1, 9, 11, 0, tzinfo=UTC))  # Friday
+        await h.send(alex, "/log 10 2")
+        h.clock.set(datetime(2026, 1, 11, 17, 10, tzinfo=UTC))  # Sunday, 18:10 in Berlin
+        photo, words = await h.send(alex, "/progress")
+        assert photo.kind == "photo"
+        assert words.text == t(
+            lang, "ui.progress.text", streak=2, week_minutes=20, week_walks=2, target=10
+        )
+        assert await weekly_summaries(h.runtime, h.clock.now()) == 1
+        await h.tick()
+        summary = h.stand.transcript(alex)[-1]
+        assert summary.text == t(
+            lang, "ui.weekly.summary", week_minutes=20, week_walks=2, streak=2, target=10,
+            emergency_number="112",
+        )  # fmt: skip

@@ -108,6 +108,9 @@ UI_KEYS: dict[str, set[str]] = {
     "ate.held": set(),
     "plan.times_ask": set(),
     "schedule.stopped": set(),
+    "schedule.current": {"label", "time", "days", "command"},
+    "schedule.unset": {"label", "command"},
+    "err.arg_too_long": {"command"},
     "schedule.next_none": set(),
     "reply.thanks": set(),
     "reply.no_change": set(),
@@ -261,6 +264,11 @@ def test_interval_reminders_use_interval_and_rounds(catalog: Catalog, lang: str)
 @pytest.mark.parametrize("lang", ["en", "de"])
 def test_walk_encourage_has_at_least_6_variants(catalog: Catalog, lang: str) -> None:
     assert len(catalog.variants(lang, "ui.walk.encourage")) >= 6
+
+
+@pytest.mark.parametrize(("count", "expected"), [(0, "0 walks"), (1, "1 walk"), (12, "12 walks")])
+def test_plural_forms_follow_the_count(catalog: Catalog, count: int, expected: str) -> None:
+    assert catalog.render("{n:# walk|# walks}", n=count) == expected
 
 
 def test_english_and_german_have_the_same_keys(catalog: Catalog) -> None:
