@@ -553,3 +553,26 @@ async def test_progress_and_the_weekly_summary_agree_on_the_streak(
             lang, "ui.weekly.summary", week_minutes=20, week_walks=2, streak=2, target=10,
             emergency_number="112",
         )  # fmt: skip
+
+
+# -- 9. the flood limit ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+async def test_taps_do_not_count_and_a_refusal_says_when_to_try_again(
+    database_url: str, lang: str
+) -> None:
+    async with running_bot(database_url, WALKWELL_FLOOD_PER_MINUTE=4) as h:
+        alex = h.stand.person(15040, language_code=lang)
+        t = h.runtime.catalog.text
+        await h.onboard(alex)  # two messages and nine taps within the minute
+        (reply,) = await h.send(alex, "/help")
+        assert reply.text == t(lang, "ui.help.text")
+        (reply,) = await h.send(alex, "/help")
+        assert reply.text == t(lang, "ui.help.text")
+        (refused,) = await h.send(alex, "/schedule")
+        prefix, _, suffix = t(lang, "ui.err.flood", seconds=999).partition("999")
+        assert refused.plain.startswith(prefix)
+        assert refused.plain.endswith(suffix)
+        seconds = int(refused.plain[len(prefix) : -len(suffix)])
+        assert 1 <= seconds <= 60
