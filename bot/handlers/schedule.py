@@ -209,11 +209,12 @@ async def on_schedule_button(update: Update, ctx: Ctx, turn: Turn) -> None:
         turn.say("ui.schedule.off", label=turn.t(f"ui.kind.{parts[1]}"))
     elif parts == ["pause"]:
         turn.answered()
-        person.paused_until = schedules.local_today(person, turn.now)
-        turn.say("ui.pause.set", date=person.paused_until.strftime("%d.%m.%Y"))
+        today = schedules.local_today(person, turn.now)
+        schedules.pause(person, today)
+        turn.say("ui.pause.set", date=today.strftime("%d.%m.%Y"))
     elif parts == ["resume"]:
         turn.answered()
-        person.paused_until = None
+        schedules.resume(person, turn.now)
         turn.say("ui.resume.done")
     else:
         turn.stale()
@@ -229,7 +230,7 @@ async def pause(update: Update, ctx: Ctx, turn: Turn) -> None:
     except ParseError as exc:
         _error(turn, exc)
         return
-    person.paused_until = until
+    schedules.pause(person, until)
     turn.say("ui.pause.set", date=until.strftime("%d.%m.%Y"))
 
 
@@ -238,13 +239,7 @@ async def resume(update: Update, ctx: Ctx, turn: Turn) -> None:
     """/resume: reminders back on."""
     person = turn.person
     assert person is not None
-    today = schedules.local_today(person, turn.now)
-    if person.paused_until is None or person.paused_until < today:
-        person.paused_until = None
-        turn.say("ui.resume.not_paused")
-        return
-    person.paused_until = None
-    turn.say("ui.resume.done")
+    turn.say("ui.resume.done" if schedules.resume(person, turn.now) else "ui.resume.not_paused")
 
 
 @person_handler()
@@ -257,11 +252,10 @@ async def quiet(update: Update, ctx: Ctx, turn: Turn) -> None:
     except ParseError as exc:
         _error(turn, exc)
         return
+    schedules.set_quiet(person, parsed)
     if parsed is None:
-        person.quiet_start = person.quiet_end = None
         turn.say("ui.quiet.off")
         return
-    person.quiet_start, person.quiet_end = parsed
     turn.say("ui.quiet.set", start=fmt_time(parsed[0]), end=fmt_time(parsed[1]))
     for view in await schedules.views(turn.db, person):
         if view.local_time is not None and in_quiet_hours(

@@ -91,9 +91,7 @@ async def start(update: Update, ctx: Ctx, turn: Turn) -> None:
     if person.consent_at is None:
         ask_step(turn, Step.CONSENT)
         return
-    if person.status in ("stopped", "blocked"):
-        person.status = "active" if person.onboarding_step is None else "new"
-        await schedules.reschedule_all(turn.db, person, turn.now)
+    await people.come_back(turn.db, person, turn.now)
     if person.onboarding_step is not None:
         turn.say("ui.start.resume")
         ask_step(turn, person.onboarding_step)
@@ -207,6 +205,7 @@ async def onboarding_answer(turn: Turn, ctx: Ctx, ask: Ask, value: str) -> None:
         onboarding.set_effect(person, value)
         ask_step(turn, Step.MINUTES)
     elif ask == Ask.START_MINUTES and value.isdigit() and 1 <= int(value) <= 300:
+        turn.chose(turn.t("ui.chosen.minutes", minutes=int(value)))
         held = bool(await episodes.known_flags(turn.db, person))  # no longer walks until asked
         onboarding.set_start_minutes(person, int(value), held=held)
         if person.stenosis:
@@ -355,8 +354,7 @@ async def help_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:
 async def stop_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:
     """/stop: no more messages until /start."""
     assert turn.person is not None
-    turn.person.status = "stopped"
-    await schedules.suspend_all(turn.db, turn.person)
+    await people.stop(turn.db, turn.person)
     turn.say("ui.stop.done")
 
 
@@ -386,7 +384,7 @@ async def on_language_button(update: Update, ctx: Ctx, turn: Turn) -> None:
         turn.stale()
         return
     turn.answered()
-    turn.person.language = lang
+    people.set_language(turn.person, lang)
     turn.lang = lang
     turn.say("ui.language.set")
     step = step_of(turn.person.onboarding_step)
@@ -405,5 +403,4 @@ async def on_membership(update: Update, ctx: Ctx) -> None:
         if person is None:
             return
         if blocked and person.status != "blocked":
-            person.status = "blocked"
-            await schedules.suspend_all(db, person)
+            await people.stop(db, person, blocked=True)

@@ -219,6 +219,22 @@ async def next_due_of(session: AsyncSession, person: Person) -> datetime | None:
     return min(dues) if dues else None
 
 
+def pause(person: Person, until: date) -> None:
+    """Reminders paused up to and including the local date `until`."""
+    person.paused_until = until
+
+
+def resume(person: Person, now: datetime) -> bool:
+    """Reminders on again; False when they were not paused."""
+    was_paused = is_paused(person, now)
+    person.paused_until = None
+    return was_paused
+
+
+def set_quiet(person: Person, hours: tuple[time, time] | None) -> None:
+    person.quiet_start, person.quiet_end = hours if hours is not None else (None, None)
+
+
 def is_paused(person: Person, now: datetime) -> bool:
     return person.paused_until is not None and person.paused_until >= local_today(person, now)
 

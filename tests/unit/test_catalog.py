@@ -108,6 +108,8 @@ UI_KEYS: dict[str, set[str]] = {
     "ate.held": set(),
     "plan.times_ask": set(),
     "schedule.stopped": set(),
+    "chosen.minutes": {"minutes"},
+    "chosen.pain": {"score"},
     "schedule.current": {"label", "time", "days", "command"},
     "schedule.unset": {"label", "command"},
     "err.arg_too_long": {"command"},
