@@ -47,7 +47,17 @@ async def schedule_summary(turn: Turn) -> str:
         if view.local_time is None:
             continue
         label = turn.t(f"ui.kind.{view.kind}")
-        if view.kind in MEAL_KINDS:
+        if view.merged_into is not None:
+            lines.append(
+                turn.t(
+                    "ui.schedule.merged_line",
+                    label=label,
+                    time=fmt_time(view.local_time),
+                    delay=view.delay_minutes,
+                    other=turn.t(f"ui.kind.{view.merged_into}"),
+                )  # fmt: skip
+            )
+        elif view.kind in MEAL_KINDS:
             lines.append(
                 turn.t(
                     "ui.schedule.meal_line",

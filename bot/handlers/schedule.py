@@ -68,7 +68,7 @@ async def _daily(update: Update, ctx: Ctx, turn: Turn, kind: str) -> None:
         return
     label = turn.t(f"ui.kind.{kind}")
     if parsed is None:
-        await schedules.clear_rules(turn.db, person, (kind,))
+        await schedules.clear_rules(turn.db, person, (kind,), turn.now)
         turn.say("ui.schedule.off", label=label)
         return
     at, days = parsed
@@ -86,7 +86,19 @@ async def _daily(update: Update, ctx: Ctx, turn: Turn, kind: str) -> None:
         and in_quiet_hours(at, person.quiet_start, person.quiet_end)
     ):
         turn.say("ui.schedule.in_quiet", time=fmt_time(at))
+    await _merged_notes(turn, (kind,))
     _changed(ctx, rule.next_due_at)
+
+
+async def _merged_notes(turn: Turn, kinds: tuple[str, ...]) -> None:
+    """Say which of these reminders now share one message with another."""
+    assert turn.person is not None
+    for view in await schedules.views(turn.db, turn.person):
+        if view.merged_into is not None and (view.kind in kinds or view.merged_into in kinds):
+            turn.say(
+                "ui.schedule.merged", label=turn.t(f"ui.kind.{view.kind}"),
+                other=turn.t(f"ui.kind.{view.merged_into}"),
+            )  # fmt: skip
 
 
 @person_handler()
@@ -112,7 +124,7 @@ async def meals(update: Update, ctx: Ctx, turn: Turn) -> None:
         _error(turn, exc)
         return
     if parsed is None:
-        await schedules.clear_rules(turn.db, person, MEAL_KINDS)
+        await schedules.clear_rules(turn.db, person, MEAL_KINDS, turn.now)
         turn.say("ui.meals.off")
         return
     rules = await schedules.set_meals(turn.db, person, parsed, turn.now)
@@ -121,7 +133,8 @@ async def meals(update: Update, ctx: Ctx, turn: Turn) -> None:
         times=", ".join(fmt_time(at) for _, at in parsed),
         delay=person.meal_delay_minutes,
     )
-    _changed(ctx, min(r.next_due_at for r in rules if r.next_due_at))
+    await _merged_notes(turn, MEAL_KINDS)
+    _changed(ctx, min((r.next_due_at for r in rules if r.next_due_at), default=None))
 
 
 @person_handler()
@@ -137,6 +150,7 @@ async def aftermeal(update: Update, ctx: Ctx, turn: Turn) -> None:
         return
     await schedules.set_meal_delay(turn.db, person, delay, turn.now)
     turn.say("ui.aftermeal.set", delay=delay)
+    await _merged_notes(turn, MEAL_KINDS)
 
 
 @person_handler()
@@ -205,7 +219,7 @@ async def on_schedule_button(update: Update, ctx: Ctx, turn: Turn) -> None:
     parts = (value or "").split(":")
     if parts[0] == "off" and len(parts) == 2 and parts[1] in RECURRING_KINDS:
         turn.answered()
-        await schedules.clear_rules(turn.db, person, (parts[1],))
+        await schedules.clear_rules(turn.db, person, (parts[1],), turn.now)
         turn.say("ui.schedule.off", label=turn.t(f"ui.kind.{parts[1]}"))
     elif parts == ["pause"]:
         turn.answered()

@@ -259,6 +259,12 @@ async def finish_onboarding(
             times=", ".join(fmt_time(at) for _, at in meals),
             delay=turn.person.meal_delay_minutes,
         )
+        for view in await schedules.views(turn.db, turn.person):
+            if view.merged_into is not None:
+                turn.say(
+                    "ui.schedule.merged", label=turn.t(f"ui.kind.{view.kind}"),
+                    other=turn.t(f"ui.kind.{view.merged_into}"),
+                )  # fmt: skip
     turn.say("ui.plan.done", next=fmt_next(turn, nxt))
     if ctx.rt.dispatcher is not None:
         ctx.rt.dispatcher.schedule_changed(nxt)

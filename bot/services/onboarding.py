@@ -51,9 +51,10 @@ async def finish(
     """Save the plan the person chose and end onboarding; returns the first reminder's instant."""
     for kind, at in (("morning", morning), ("evening", evening)):
         if at is not None:
-            await schedules.set_rule(session, person, kind, at, None, now)
+            await schedules.set_rule(session, person, kind, at, None, now, merge=False)
     if meals:
         await schedules.set_meals(session, person, meals, now)
+    await schedules.apply_merging(session, person, now)
     person.onboarding_step = None
     person.status = "active"
     return await schedules.next_due_of(session, person)

@@ -14,6 +14,8 @@ from jobs.recurrence import next_occurrence
 from jobs.rules import (
     MEAL_KINDS,
     ONE_OFF_KINDS,
+    RECURRING_KINDS,
+    fire_time,
     gate,
     mask_to_weekdays,
     next_due,
@@ -26,6 +28,9 @@ DEFAULT_MEALS = (("breakfast", time(8, 0)), ("lunch", time(13, 0)), ("dinner", t
 SNOOZE = timedelta(minutes=15)
 
 
+MERGE_WINDOW = 30  # minutes: reminders this close on the same day go out as one message
+
+
 @dataclass(frozen=True)
 class RuleView:
     kind: str
@@ -33,6 +38,58 @@ class RuleView:
     weekdays: frozenset[int] | None
     delay_minutes: int
     next_due_at: datetime | None
+    merged_into: str | None = None  # sent together with this earlier reminder
+
+
+def merges(rules: list[tuple[str, time, int, int]]) -> dict[str, str]:
+    """Which recurring reminders go out together with an earlier one (pure).
+
+    `rules` are (kind, local time, delay minutes, weekday mask). A reminder firing at most
+    MERGE_WINDOW minutes after one that is kept, on no day the kept one does not fire, is
+    merged into it: one message instead of two (a walk at 08:00 and after breakfast at 08:20).
+    """
+    order = {kind: i for i, kind in enumerate(RECURRING_KINDS)}
+
+    def minute(at: time, delay: int) -> int:
+        fired = fire_time(at, delay)
+        return fired.hour * 60 + fired.minute
+
+    items = sorted(rules, key=lambda r: (minute(r[1], r[2]), order.get(r[0], 99)))
+    kept: list[tuple[str, int, int]] = []
+    merged: dict[str, str] = {}
+    for kind, at, delay, mask in items:
+        fires = minute(at, delay)
+        into = next(
+            (k for k, f, m in kept if 0 <= fires - f <= MERGE_WINDOW and mask & ~m & 0x7F == 0),
+            None,
+        )
+        if into is None:
+            kept.append((kind, fires, mask))
+        else:
+            merged[kind] = into
+    return merged
+
+
+async def apply_merging(session: AsyncSession, person: Person, now: datetime) -> None:
+    """Disable the reminders that now go out with an earlier one; bring back the others."""
+    recurring = [r for r in await rules(session, person) if r.local_time is not None]
+    merged = merges([(r.kind, r.local_time, r.delay_minutes, r.weekdays) for r in recurring])  # type: ignore[misc]
+    suspended = person.status in ("stopped", "blocked")
+    for rule in recurring:
+        if rule.kind in merged:
+            rule.enabled = False
+            rule.next_due_at = None
+        elif not rule.enabled:
+            assert rule.local_time is not None
+            rule.enabled = True
+            rule.next_due_at = (
+                None
+                if suspended
+                else next_due(
+                    rule.local_time, rule.delay_minutes, rule.weekdays, person.timezone, now
+                )
+            )
+    await session.flush()
 
 
 async def rules(session: AsyncSession, person: Person) -> list[ReminderRule]:
@@ -51,8 +108,10 @@ async def set_rule(
     now: datetime,
     *,
     delay_minutes: int = 0,
+    merge: bool = True,
 ) -> ReminderRule:
-    """Create or change the person's rule of this kind; returns it with its next due instant."""
+    """Create or change the person's rule of this kind; returns it with its next due instant
+    (None, and disabled, when it now goes out together with an earlier reminder)."""
     rule = await session.scalar(
         select(ReminderRule).where(ReminderRule.person_id == person.id, ReminderRule.kind == kind)
     )
@@ -65,27 +124,43 @@ async def set_rule(
     rule.enabled = True
     rule.next_due_at = next_due(local_time, delay_minutes, rule.weekdays, person.timezone, now)
     await session.flush()
+    if merge:
+        await apply_merging(session, person, now)
     return rule
 
 
-async def clear_rules(session: AsyncSession, person: Person, kinds: tuple[str, ...]) -> None:
+async def clear_rules(
+    session: AsyncSession, person: Person, kinds: tuple[str, ...], now: datetime | None = None
+) -> None:
+    """Remove these reminders; with `now`, the ones they had absorbed come back on their own."""
     await session.execute(
         delete(ReminderRule).where(
             ReminderRule.person_id == person.id, ReminderRule.kind.in_(kinds)
         )
     )
+    if now is not None:
+        await apply_merging(session, person, now)
 
 
 async def set_meals(
     session: AsyncSession, person: Person, meals: tuple[tuple[str, time], ...], now: datetime
 ) -> list[ReminderRule]:
     await clear_rules(session, person, MEAL_KINDS)
-    return [
+    made = [
         await set_rule(
-            session, person, kind, at, None, now, delay_minutes=person.meal_delay_minutes
-        )
+            session,
+            person,
+            kind,
+            at,
+            None,
+            now,
+            delay_minutes=person.meal_delay_minutes,
+            merge=False,
+        )  # fmt: skip
         for kind, at in meals
     ]
+    await apply_merging(session, person, now)
+    return made
 
 
 async def set_meal_delay(session: AsyncSession, person: Person, delay: int, now: datetime) -> None:
@@ -93,7 +168,11 @@ async def set_meal_delay(session: AsyncSession, person: Person, delay: int, now:
     for rule in await rules(session, person):
         if rule.kind in MEAL_KINDS and rule.local_time is not None:
             rule.delay_minutes = delay
-            rule.next_due_at = next_due(rule.local_time, delay, rule.weekdays, person.timezone, now)
+            if rule.enabled:
+                rule.next_due_at = next_due(
+                    rule.local_time, delay, rule.weekdays, person.timezone, now
+                )
+    await apply_merging(session, person, now)
 
 
 async def one_off(session: AsyncSession, person: Person, kind: str, due: datetime) -> ReminderRule:
@@ -177,10 +256,21 @@ async def suspend_all(session: AsyncSession, person: Person) -> None:
 
 
 async def views(session: AsyncSession, person: Person) -> list[RuleView]:
+    """Every reminder set: enabled ones, and recurring ones merged into an earlier reminder."""
+    found = await rules(session, person)
+    recurring = [r for r in found if r.local_time is not None]
+    merged = merges([(r.kind, r.local_time, r.delay_minutes, r.weekdays) for r in recurring])  # type: ignore[misc]
     return [
-        RuleView(r.kind, r.local_time, mask_to_weekdays(r.weekdays), r.delay_minutes, r.next_due_at)
-        for r in await rules(session, person)
-        if r.enabled
+        RuleView(
+            r.kind,
+            r.local_time,
+            mask_to_weekdays(r.weekdays),
+            r.delay_minutes,
+            r.next_due_at,
+            merged.get(r.kind) if not r.enabled else None,
+        )  # fmt: skip
+        for r in found
+        if r.enabled or (r.local_time is not None and r.kind in merged)
     ]
 
 

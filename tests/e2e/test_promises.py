@@ -462,10 +462,14 @@ async def test_after_meals_asks_the_meal_times_and_saves_them(database_url: str,
             h.runtime.catalog.text(lang, "ui.plan.done", next="")[:8]
         )
         found = {k: at for k, (at, _) in (await rules(h, alex)).items()}
-        assert found == {
-            "morning": time(8), "evening": time(19),
-            "breakfast": time(7, 30), "lunch": time(12, 30), "dinner": time(18, 30),
-        }  # fmt: skip
+        # the walks at 08:00 and 19:00 go out with the after-meal ones at 07:50 and 18:50
+        assert found == {"breakfast": time(7, 30), "lunch": time(12, 30), "dinner": time(18, 30)}
+        (summary,) = await h.send(alex, "/schedule")
+        merged = h.runtime.catalog.text(
+            lang, "ui.schedule.merged_line", label=h.runtime.catalog.text(lang, "ui.kind.morning"),
+            time="08:00", delay=0, other=h.runtime.catalog.text(lang, "ui.kind.breakfast"),
+        )  # fmt: skip
+        assert merged in summary.plain
 
 
 @pytest.mark.parametrize("lang", ["en", "de"])
@@ -580,3 +584,35 @@ async def test_taps_do_not_count_and_a_refusal_says_when_to_try_again(
         assert refused.plain.endswith(suffix)
         seconds = int(refused.plain[len(prefix) : -len(suffix)])
         assert 1 <= seconds <= 60
+
+
+# -- 11. reminders close together go out as one message -------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+async def test_a_day_with_after_meal_reminders_brings_three_messages_not_five(
+    database_url: str, lang: str
+) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(15050, language_code=lang)
+        t = h.runtime.catalog.text
+        await h.onboard(alex)
+        replies = await h.send(alex, "/meals 08:00 13:00 19:00")
+        start = len(h.stand.transcript(alex))
+        for hour, minute in ((7, 0), (7, 20), (12, 20), (18, 0), (18, 20), (23, 0)):  # UTC
+            await h.advance(datetime(2026, 1, 5, hour, minute, tzinfo=UTC) - h.clock.now())
+        sent = [m for m in h.stand.transcript(alex)[start:] if m.buttons]
+        assert len(sent) == 3
+        async with h.runtime.sessions() as session:
+            kinds = await session.scalars(
+                select(Delivery.reminder_kind).where(Delivery.kind == "reminder")
+            )
+            assert sorted(k or "" for k in kinds) == ["evening", "lunch", "morning"]
+        notes = [
+            t(lang, "ui.schedule.merged", label=t(lang, f"ui.kind.{meal}"), other=t(lang, f"ui.kind.{walk}"))
+            for meal, walk in (("breakfast", "morning"), ("dinner", "evening"))
+        ]  # fmt: skip
+        assert sorted(r.text for r in replies[1:]) == sorted(notes)
+        # turning the morning walk off brings the breakfast reminder back on its own
+        await h.send(alex, "/morning off")
+        assert "breakfast" in await rules(h, alex)

@@ -108,6 +108,8 @@ UI_KEYS: dict[str, set[str]] = {
     "ate.held": set(),
     "plan.times_ask": set(),
     "schedule.stopped": set(),
+    "schedule.merged_line": {"label", "time", "delay", "other"},
+    "schedule.merged": {"label", "other"},
     "chosen.minutes": {"minutes"},
     "chosen.pain": {"score"},
     "schedule.current": {"label", "time", "days", "command"},
