@@ -47,7 +47,11 @@ async def schedule_summary(turn: Turn) -> str:
         if view.local_time is None:
             continue
         label = turn.t(f"ui.kind.{view.kind}")
-        if view.merged_into is not None:
+        if view.held:
+            lines.append(
+                turn.t("ui.schedule.held_line", label=label, time=fmt_time(view.local_time))
+            )
+        elif view.merged_into is not None:
             lines.append(
                 turn.t(
                     "ui.schedule.merged_line",

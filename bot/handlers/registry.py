@@ -51,7 +51,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         "start": start.start, "help": start.help_cmd, "stop": start.stop_cmd,
         "timezone": start.timezone_cmd, "language": start.language_cmd,
         "morning": schedule.morning, "evening": schedule.evening, "meals": schedule.meals,
-        "aftermeal": schedule.aftermeal, "ate": schedule.ate, "schedule": schedule.schedule,
+        "aftermeal": schedule.aftermeal, "ate": schedule.ate, "schedule": schedule.schedule, "limit": schedule.limit,
         "pause": schedule.pause, "resume": schedule.resume, "quiet": schedule.quiet,
         "posture": content.posture, "stretch": content.stretch,
         "log": walks.log_cmd, "pain": walks.pain_cmd, "progress": walks.progress_cmd,

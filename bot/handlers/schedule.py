@@ -90,15 +90,36 @@ async def _daily(update: Update, ctx: Ctx, turn: Turn, kind: str) -> None:
     _changed(ctx, rule.next_due_at)
 
 
-async def _merged_notes(turn: Turn, kinds: tuple[str, ...]) -> None:
-    """Say which of these reminders now share one message with another."""
+async def _merged_notes(turn: Turn, kinds: tuple[str, ...] | None) -> None:
+    """Say which of these reminders (None: all) now share one message with another, or are held
+    back by the daily limit."""
     assert turn.person is not None
     for view in await schedules.views(turn.db, turn.person):
-        if view.merged_into is not None and (view.kind in kinds or view.merged_into in kinds):
-            turn.say(
-                "ui.schedule.merged", label=turn.t(f"ui.kind.{view.kind}"),
-                other=turn.t(f"ui.kind.{view.merged_into}"),
-            )  # fmt: skip
+        if kinds is not None and view.kind not in kinds and view.merged_into not in kinds:
+            continue
+        label = turn.t(f"ui.kind.{view.kind}")
+        if view.merged_into is not None:
+            turn.say("ui.schedule.merged", label=label, other=turn.t(f"ui.kind.{view.merged_into}"))
+        elif view.held:
+            turn.say("ui.schedule.held", label=label, count=schedules.budget_of(turn.person))
+
+
+@person_handler()
+async def limit(update: Update, ctx: Ctx, turn: Turn) -> None:
+    """/limit [N]: at most N routine reminders a day (1-10; safety messages are never limited)."""
+    person = turn.person
+    assert person is not None
+    argument = turn.arg_text.strip()
+    if not argument:
+        turn.say("ui.limit.current", count=schedules.budget_of(person))
+        return
+    if not argument.isdigit() or not 1 <= int(argument) <= schedules.MAX_BUDGET:
+        turn.say("ui.err.limit", text=argument[:20])
+        return
+    await schedules.set_budget(turn.db, person, int(argument), turn.now)
+    turn.say("ui.limit.set", count=int(argument))
+    await _merged_notes(turn, None)
+    _changed(ctx, await schedules.next_due_of(turn.db, person))
 
 
 @person_handler()

@@ -260,7 +260,12 @@ async def finish_onboarding(
             delay=turn.person.meal_delay_minutes,
         )
         for view in await schedules.views(turn.db, turn.person):
-            if view.merged_into is not None:
+            if view.held:
+                turn.say(
+                    "ui.schedule.held", label=turn.t(f"ui.kind.{view.kind}"),
+                    count=schedules.budget_of(turn.person),
+                )  # fmt: skip
+            elif view.merged_into is not None:
                 turn.say(
                     "ui.schedule.merged", label=turn.t(f"ui.kind.{view.kind}"),
                     other=turn.t(f"ui.kind.{view.merged_into}"),

@@ -39,14 +39,21 @@ class RuleView:
     delay_minutes: int
     next_due_at: datetime | None
     merged_into: str | None = None  # sent together with this earlier reminder
+    held: bool = False  # not sent: past the person's daily budget
 
 
-def merges(rules: list[tuple[str, time, int, int]]) -> dict[str, str]:
-    """Which recurring reminders go out together with an earlier one (pure).
+DEFAULT_BUDGET = 3  # routine reminders a day, unless the person chose otherwise
+MAX_BUDGET = 10
+HELD = ""  # plan value of a reminder held back by the daily budget
 
-    `rules` are (kind, local time, delay minutes, weekday mask). A reminder firing at most
-    MERGE_WINDOW minutes after one that is kept, on no day the kept one does not fire, is
-    merged into it: one message instead of two (a walk at 08:00 and after breakfast at 08:20).
+
+def plan_reminders(rules: list[tuple[str, time, int, int]], budget: int) -> dict[str, str]:
+    """Which recurring reminders are not sent on their own (pure).
+
+    `rules` are (kind, local time, delay minutes, weekday mask), taken in the order they fire.
+    A reminder firing at most MERGE_WINDOW minutes after a kept one, on no day the kept one does
+    not fire, is merged into it: one message instead of two (value: the kept kind). Of the rest,
+    one that would be past the daily `budget` on a day it fires is held back (value: HELD).
     """
     order = {kind: i for i, kind in enumerate(RECURRING_KINDS)}
 
@@ -56,7 +63,7 @@ def merges(rules: list[tuple[str, time, int, int]]) -> dict[str, str]:
 
     items = sorted(rules, key=lambda r: (minute(r[1], r[2]), order.get(r[0], 99)))
     kept: list[tuple[str, int, int]] = []
-    merged: dict[str, str] = {}
+    plan: dict[str, str] = {}
     for kind, at, delay, mask in items:
         fires = minute(at, delay)
         into = next(
@@ -66,14 +73,44 @@ def merges(rules: list[tuple[str, time, int, int]]) -> dict[str, str]:
         if into is None:
             kept.append((kind, fires, mask))
         else:
-            merged[kind] = into
-    return merged
+            plan[kind] = into
+    # The budget keeps the walks first (morning, evening), then the after-meal reminders.
+    sent: list[int] = []
+    for kind, _, mask in sorted(kept, key=lambda k: order.get(k[0], 99)):
+        if any(mask >> d & 1 and sum(m >> d & 1 for m in sent) >= budget for d in range(7)):
+            plan[kind] = HELD
+        else:
+            sent.append(mask)
+    for kind, into in list(plan.items()):
+        if plan.get(into) == HELD:
+            plan[kind] = HELD
+    return plan
+
+
+def budget_of(person: Person) -> int:
+    """How many routine reminders a day this person wants at most."""
+    value = (person.programme or {}).get("daily_reminders", DEFAULT_BUDGET)
+    return value if isinstance(value, int) and 1 <= value <= MAX_BUDGET else DEFAULT_BUDGET
+
+
+async def set_budget(session: AsyncSession, person: Person, budget: int, now: datetime) -> None:
+    assert 1 <= budget <= MAX_BUDGET
+    person.programme = (person.programme or {}) | {"daily_reminders": budget}
+    await apply_merging(session, person, now)
+
+
+def _plan(person: Person, found: list[ReminderRule]) -> dict[str, str]:
+    return plan_reminders(
+        [(r.kind, r.local_time, r.delay_minutes, r.weekdays) for r in found if r.local_time],
+        budget_of(person),
+    )
 
 
 async def apply_merging(session: AsyncSession, person: Person, now: datetime) -> None:
-    """Disable the reminders that now go out with an earlier one; bring back the others."""
+    """Disable the reminders that now go out with an earlier one or are past the daily budget;
+    bring back the others."""
     recurring = [r for r in await rules(session, person) if r.local_time is not None]
-    merged = merges([(r.kind, r.local_time, r.delay_minutes, r.weekdays) for r in recurring])  # type: ignore[misc]
+    merged = _plan(person, recurring)
     suspended = person.status in ("stopped", "blocked")
     for rule in recurring:
         if rule.kind in merged:
@@ -256,10 +293,10 @@ async def suspend_all(session: AsyncSession, person: Person) -> None:
 
 
 async def views(session: AsyncSession, person: Person) -> list[RuleView]:
-    """Every reminder set: enabled ones, and recurring ones merged into an earlier reminder."""
+    """Every reminder set: enabled ones, and recurring ones merged into an earlier reminder or
+    held back by the daily budget."""
     found = await rules(session, person)
-    recurring = [r for r in found if r.local_time is not None]
-    merged = merges([(r.kind, r.local_time, r.delay_minutes, r.weekdays) for r in recurring])  # type: ignore[misc]
+    plan = _plan(person, found)
     return [
         RuleView(
             r.kind,
@@ -267,10 +304,11 @@ async def views(session: AsyncSession, person: Person) -> list[RuleView]:
             mask_to_weekdays(r.weekdays),
             r.delay_minutes,
             r.next_due_at,
-            merged.get(r.kind) if not r.enabled else None,
+            (plan.get(r.kind) or None) if not r.enabled else None,
+            not r.enabled and plan.get(r.kind) == HELD,
         )  # fmt: skip
         for r in found
-        if r.enabled or (r.local_time is not None and r.kind in merged)
+        if r.enabled or (r.local_time is not None and r.kind in plan)
     ]
 
 

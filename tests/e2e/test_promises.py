@@ -616,3 +616,32 @@ async def test_a_day_with_after_meal_reminders_brings_three_messages_not_five(
         # turning the morning walk off brings the breakfast reminder back on its own
         await h.send(alex, "/morning off")
         assert "breakfast" in await rules(h, alex)
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+async def test_a_daily_limit_the_person_can_change(database_url: str, lang: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(15051, language_code=lang)
+        t = h.runtime.catalog.text
+        await h.onboard(alex)
+        (current,) = await h.send(alex, "/limit")
+        assert current.text == t(lang, "ui.limit.current", count=3)
+        replies = await h.send(alex, "/meals 07:00 13:00 16:00")  # five reminders a day
+        held = [
+            t(lang, "ui.schedule.held", label=t(lang, f"ui.kind.{k}"), count=3)
+            for k in ("lunch", "dinner")
+        ]
+        assert [r.text for r in replies[1:]] == held
+        start = len(h.stand.transcript(alex))
+        await h.advance(datetime(2026, 1, 5, 23, 0, tzinfo=UTC) - h.clock.now())
+        for hour, minute in ((6, 20), (7, 0), (12, 20), (15, 20), (18, 0), (23, 0)):  # UTC
+            await h.advance(datetime(2026, 1, 6, hour, minute, tzinfo=UTC) - h.clock.now())
+        assert len([m for m in h.stand.transcript(alex)[start:] if m.buttons]) == 3
+        (bad,) = await h.send(alex, "/limit 0")
+        assert bad.text == t(lang, "ui.err.limit")
+        (done,) = await h.send(alex, "/limit 5")
+        assert done.text == t(lang, "ui.limit.set", count=5)
+        start = len(h.stand.transcript(alex))
+        for hour, minute in ((6, 20), (7, 0), (12, 20), (15, 20), (18, 0), (23, 0)):
+            await h.advance(datetime(2026, 1, 7, hour, minute, tzinfo=UTC) - h.clock.now())
+        assert len([m for m in h.stand.transcript(alex)[start:] if m.buttons]) == 5
