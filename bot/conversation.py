@@ -118,6 +118,8 @@ class Pending:
         Other flows keep their own state in the same column (a red-flag confirmation): those,
         like anything malformed or from before this format, read as no question here.
         """
+        if raw and not is_ours(raw):  # another flow's state, ours kept beside it
+            raw = raw.get(NESTED) if isinstance(raw.get(NESTED), dict) else None
         if not raw:
             return None
         try:
@@ -151,6 +153,24 @@ def new_pending(
     return Pending(ask, f"{base}:{token}", now + (lifetime or LIFETIME[ask]), ref, yes, no)
 
 
+NESTED = "question"  # our question, kept beside another flow's state (a red-flag confirmation)
+
+
 def is_ours(raw: dict[str, Any] | None) -> bool:
     """True when the stored state is a question of this module (expired or not)."""
     return bool(raw) and str((raw or {}).get("ask", "")) in {a.value for a in Ask}
+
+
+def stored(current: dict[str, Any] | None, pending: Pending) -> dict[str, Any]:
+    """What to store for a new question: it replaces our own, and never another flow's state
+    (a red flag wins over every other flow: its confirmation stays answerable)."""
+    if current and not is_ours(current):
+        return current | {NESTED: pending.to_json()}
+    return pending.to_json()
+
+
+def without_question(current: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The stored state once our question is answered (another flow's state stays)."""
+    if not current or is_ours(current):
+        return None
+    return {k: v for k, v in current.items() if k != NESTED}

@@ -24,7 +24,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.context import Ctx, Runtime
-from bot.conversation import Ask, Pending, is_ours, new_pending
+from bot.conversation import Ask, Pending, new_pending, stored, without_question
 from bot.safety import episodes
 from bot.services import people
 from jobs.delivery import keyboard
@@ -123,13 +123,13 @@ class Turn:
         pending = new_pending(
             ask, base, secrets.token_hex(2), self.now, ref=ref, yes=yes, no=no, lifetime=lifetime
         )
-        self.person.pending = pending.to_json()
+        self.person.pending = stored(self.person.pending, pending)
         return pending.prefix
 
     def answered(self) -> None:
         """The question is answered: nothing is pending any more (other flows' state stays)."""
-        if self.person is not None and is_ours(self.person.pending):
-            self.person.pending = None
+        if self.person is not None and self.person.pending:
+            self.person.pending = without_question(self.person.pending)
 
     def chose(self, label: str | None = None) -> None:
         """Close the tapped message showing `label` (by default the tapped button's text)."""

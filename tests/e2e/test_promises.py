@@ -645,3 +645,15 @@ async def test_a_daily_limit_the_person_can_change(database_url: str, lang: str)
         for hour, minute in ((6, 20), (7, 0), (12, 20), (15, 20), (18, 0), (23, 0)):
             await h.advance(datetime(2026, 1, 7, hour, minute, tzinfo=UTC) - h.clock.now())
         assert len([m for m in h.stand.transcript(alex)[start:] if m.buttons]) == 5
+
+
+async def test_a_question_of_ours_never_hides_a_red_flag_confirmation(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(15060)
+        await h.onboard(alex)
+        await h.advance(BERLIN_8AM - h.clock.now())
+        reminder = live(h, alex, "w:done")
+        await h.send(alex, "not sure if I wet myself")  # a confirming question (yes / no)
+        await h.tap(alex, reminder, 0)  # Done: how many minutes?
+        replies = await h.send(alex, "yes")  # answers the safety question, not ours
+        assert "112" in replies[0].plain

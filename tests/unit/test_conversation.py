@@ -8,7 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.conversation import LIFETIME, Ask, Pending, Step, is_ours, new_pending, step_of
+from bot.conversation import (
+    LIFETIME,
+    Ask,
+    Pending,
+    Step,
+    is_ours,
+    new_pending,
+    step_of,
+    stored,
+    without_question,
+)
 from bot.replies import Reply, understand
 
 NOW = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
@@ -53,8 +63,17 @@ def test_anything_else_in_the_column_reads_as_no_question(raw: dict[str, object]
 
 
 def test_the_red_flag_confirmation_is_not_ours_to_clear() -> None:
-    assert not is_ours({"ask": "confirm", "report": 1})
+    confirm = {"ask": "confirm", "flag": "E1", "report": 1}
+    assert not is_ours(confirm)
     assert is_ours({"ask": "tz"})
+    pending = new_pending(Ask.WALK_MINUTES, "w:min:3", "beef", NOW, ref=3)
+    both = stored(confirm, pending)
+    assert both["ask"] == "confirm"  # the red-flag flow still finds its question
+    assert both["report"] == 1
+    assert Pending.from_json(both, NOW) == pending
+    assert without_question(both) == confirm
+    assert stored({"ask": "tz"}, pending) == pending.to_json()
+    assert without_question(pending.to_json()) is None
 
 
 def test_steps_are_named_and_unknown_ones_read_as_none() -> None:
