@@ -53,8 +53,10 @@ async def on_text(update: Update, ctx: Ctx, turn: Turn) -> None:
     if step is not None and not step.startswith("screen"):
         if step == Step.TZ:  # the place question, from before questions expired
             await answer_zone(turn, text)
+        elif pending is not None:  # its buttons still work: point to them
+            turn.say("ui.err.use_buttons")
         else:
-            ask_step(turn, step)  # the open onboarding question, again
+            ask_step(turn, step)  # the onboarding question, again
         return
     if await _plain_reply(turn, ctx, text):
         return

@@ -657,3 +657,18 @@ async def test_a_question_of_ours_never_hides_a_red_flag_confirmation(database_u
         await h.tap(alex, reminder, 0)  # Done: how many minutes?
         replies = await h.send(alex, "yes")  # answers the safety question, not ours
         assert "112" in replies[0].plain
+
+
+async def test_text_during_a_button_question_keeps_its_buttons_working(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(15061, language_code="de")
+        replies = await h.send(alex, "/start")
+        replies = await h.tap(alex, replies[-1], 0)
+        for _ in range(4):
+            replies = await h.tap(alex, replies[-1], 1)
+        replies = await h.send(alex, "Berlin")
+        (effect,) = [m for m in await h.tap(alex, replies[-1], 0) if m.buttons]
+        (hint,) = await h.send(alex, "hallo?")
+        assert hint.text == h.runtime.catalog.text("de", "ui.err.use_buttons")
+        replies = await h.tap(alex, effect, 3)
+        assert replies[-1].text == h.runtime.catalog.text("de", "ui.profile.minutes")
