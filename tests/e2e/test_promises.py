@@ -672,3 +672,47 @@ async def test_text_during_a_button_question_keeps_its_buttons_working(database_
         assert hint.text == h.runtime.catalog.text("de", "ui.err.use_buttons")
         replies = await h.tap(alex, effect, 3)
         assert replies[-1].text == h.runtime.catalog.text("de", "ui.profile.minutes")
+
+
+async def test_the_other_buttons_tapped_twice_change_nothing_the_second_time(
+    database_url: str,
+) -> None:
+    from tests.e2e.harness import ADMIN_ID
+
+    async with running_bot(database_url) as h:
+        alex, sam = h.stand.person(15070, "Alex"), h.stand.person(15071, "Sam")
+        admin = h.stand.person(ADMIN_ID, "Op")
+        # onboarding with "Yes, after meals" and then "No meal reminders"
+        replies = await h.send(alex, "/start")
+        replies = await h.tap(alex, replies[-1], 0)
+        for _ in range(4):
+            replies = await h.tap(alex, replies[-1], 1)
+        (choose,) = [m for m in await h.send(alex, "Springfield") if m.buttons]
+        replies = await tap_twice(h, alex, choose, 0)  # one of several places
+        replies = await h.tap(alex, replies[-1], 0)
+        replies = await h.tap(alex, replies[-1], "10")
+        (meals,) = await tap_twice(h, alex, replies[-1], 1)
+        await tap_twice(h, alex, meals, 0)
+        assert (await person_row(h, alex)).onboarding_step is None
+        # "my back hurts" -> a pain score; "Other" minutes after Done
+        (offer,) = await h.send(alex, "my back hurts today")
+        await tap_twice(h, alex, offer, "3")
+        (ask,) = await h.send(alex, "done")
+        await tap_twice(h, alex, ask, len(ask.buttons) - 1)  # Other: type it
+        # the trusted contact's invitation
+        (invite,) = await h.send(alex, "/contact")
+        code = next(w for w in invite.plain.split() if "start=" in w).split("start=")[1]
+        (question,) = await h.send(sam, f"/start {code}")
+        await tap_twice(h, sam, question, 0)
+        assert (await person_row(h, alex)).contact_chat_id == sam.user_id
+        # an operator's broadcast
+        _, preview = await h.send(admin, "/broadcast Closed on Friday")
+        await tap_twice(h, admin, preview, 0)
+        await h.tick()
+        async with h.runtime.sessions() as session:
+            sent = await session.scalars(select(Delivery.id).where(Delivery.kind == "broadcast"))
+            assert len(list(sent)) == 2  # the draft and one copy for Alex
+        # /delete, confirmed: a second tap has nothing left to delete
+        (confirm,) = await h.send(alex, "/delete")
+        await tap_twice(h, alex, confirm, 0)
+        assert await state(h, alex) == {}
