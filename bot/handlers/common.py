@@ -214,7 +214,10 @@ async def _close_tapped(ctx: Ctx, turn: Turn) -> None:
     message = query.message if query is not None else None
     if not isinstance(message, Message) or message.reply_markup is None:
         return
-    label = turn.chosen_label or tapped_label(query)
+    own = tapped_label(query)
+    if own is None:
+        return  # data that is not on this message's keyboard (forged): leave the keyboard be
+    label = turn.chosen_label or own
     chat_id, message_id = message.chat.id, message.message_id
     with contextlib.suppress(BadRequest, Forbidden, NetworkError):
         if turn.tap == "chosen" and label and message.text:

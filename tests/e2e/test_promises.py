@@ -716,3 +716,20 @@ async def test_the_other_buttons_tapped_twice_change_nothing_the_second_time(
         (confirm,) = await h.send(alex, "/delete")
         await tap_twice(h, alex, confirm, 0)
         assert await state(h, alex) == {}
+
+
+async def test_forged_data_on_a_live_question_leaves_its_keyboard(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(15080)
+        await h.onboard(alex)
+        (choose,) = await h.send(alex, "/language")
+        for data in ("w:done:999", "lang:0000:de", "x" * 64):
+            query = await h.tap_again(alex, choose, data)
+            answer = h.stand.answer_to(query)
+            assert answer is not None
+            assert answer.text
+        current = h.stand.current(choose)
+        assert current is not None
+        assert current.buttons == choose.buttons
+        await h.tap(alex, choose, 1)  # the real answer still works
+        assert (await person_row(h, alex)).language == "de"
