@@ -60,6 +60,9 @@ async def on_text(update: Update, ctx: Ctx, turn: Turn) -> None:
         return
     if await _plain_reply(turn, ctx, text):
         return
+    yes_no = parse_answer(text) if len(text) <= 40 else None
+    if yes_no in ("yes", "no") and await walks.typed_morning_answer(turn, ctx, yes_no == "yes"):
+        return
     if pending is not None and pending.ask in WALK_NUMBERS:
         key = "ui.err.minutes" if pending.ask == Ask.WALK_MINUTES else "ui.err.pain_typed"
         turn.say(key, text=text[:64])

@@ -377,11 +377,24 @@ async def on_morning_check(update: Update, ctx: Ctx, turn: Turn) -> None:
     if walk.next_morning_worse is not None:
         turn.stale()
         return
-    see_soon = await walks.answer_morning_check(
-        turn.db, turn.person, walk, parts[2] == "y", turn.now
-    )
+    await _morning_answer(turn, ctx, walk, parts[2] == "y")
+
+
+async def _morning_answer(turn: Turn, ctx: Ctx, walk: WalkLog, worse: bool) -> None:
+    assert turn.person is not None
+    see_soon = await walks.answer_morning_check(turn.db, turn.person, walk, worse, turn.now)
     turn.say("ui.morning_check.thanks")
-    if parts[2] == "y":
+    if worse:
         turn.say("ui.walk.step_back", target=load_programme(turn.person).target_minutes)
     if see_soon:
         await _see_soon(turn, ctx)
+
+
+async def typed_morning_answer(turn: Turn, ctx: Ctx, worse: bool) -> bool:
+    """A typed yes / no to this morning's "is your back worse?" (False: none is open)."""
+    assert turn.person is not None
+    walk = await walks.open_morning_check(turn.db, turn.person, turn.now)
+    if walk is None:
+        return False
+    await _morning_answer(turn, ctx, walk, worse)
+    return True

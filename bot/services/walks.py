@@ -205,6 +205,37 @@ async def plan_morning_check(
     ))  # fmt: skip
 
 
+MORNING_CHECK_OPEN = timedelta(hours=12)
+
+
+async def open_morning_check(
+    session: AsyncSession, person: Person, now: datetime
+) -> WalkLog | None:
+    """The walk whose next-morning question was sent in the last 12 hours and is unanswered."""
+    found = await session.scalars(
+        select(Delivery)
+        .where(
+            Delivery.person_id == person.id,
+            Delivery.kind == "morning_check",
+            Delivery.status == "sent",
+            Delivery.due_at >= now - MORNING_CHECK_OPEN,
+            Delivery.due_at <= now,
+        )
+        .order_by(Delivery.due_at.desc())
+        .limit(1)
+    )
+    delivery = found.first()
+    if delivery is None:
+        return None
+    for row in (delivery.payload or {}).get("buttons", []):
+        for _, data in row:
+            parts = str(data).split(":")
+            if len(parts) == 3 and parts[0] == "mc" and parts[1].isdigit():
+                walk = await walk_of(session, person, int(parts[1]))
+                return walk if walk is not None and walk.next_morning_worse is None else None
+    return None
+
+
 async def answer_morning_check(
     session: AsyncSession, person: Person, walk: WalkLog, worse: bool, now: datetime
 ) -> bool:

@@ -733,3 +733,23 @@ async def test_forged_data_on_a_live_question_leaves_its_keyboard(database_url: 
         assert current.buttons == choose.buttons
         await h.tap(alex, choose, 1)  # the real answer still works
         assert (await person_row(h, alex)).language == "de"
+
+
+@pytest.mark.parametrize(("lang", "typed", "worse"), [("en", "no", False), ("de", "ja", True)])
+async def test_a_typed_yes_or_no_answers_the_morning_question(
+    database_url: str, lang: str, typed: str, worse: bool
+) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(15090, language_code=lang)
+        t = h.runtime.catalog.text
+        await h.onboard(alex)
+        await h.send(alex, "/log 15 2")
+        await h.tap(alex, h.stand.transcript(alex)[-1], 1)
+        await h.advance(datetime(2026, 1, 6, 8, 0, tzinfo=UTC) - h.clock.now())  # 09:00
+        question = live(h, alex, "mc:")
+        replies = await h.send(alex, typed)
+        assert replies[0].text == t(lang, "ui.morning_check.thanks")
+        assert (await state(h, alex))["walks"][0][4] is worse
+        (again,) = await h.send(alex, typed)  # answered once: the next one is just text
+        assert again.text == t(lang, "ui.fallback.text")
+        assert question.buttons
