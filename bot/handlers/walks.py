@@ -175,7 +175,7 @@ async def _reminder_button(turn: Turn, ctx: Ctx, action: str, ref: int) -> None:
         turn.stale("ui.walk.already_logged")
         return
     if delivery.answered:
-        turn.stale("ui.reminder.stale")
+        turn.stale("ui.reminder.answered")
         return
     walks.mark_answered(delivery)
     if action == "done":

@@ -113,6 +113,7 @@ UI_KEYS: dict[str, set[str]] = {
     "limit.current": {"count"},
     "limit.set": {"count"},
     "err.limit": set(),
+    "reminder.answered": set(),
     "err.use_buttons": set(),
     "schedule.merged_line": {"label", "time", "delay", "other"},
     "schedule.merged": {"label", "other"},
