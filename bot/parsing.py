@@ -275,6 +275,18 @@ def parse_meals(args: Sequence[str]) -> tuple[tuple[str, time], ...] | None:
     return tuple((_MEAL_NAMES[n], t) for n, t in zip(best, parsed, strict=True))
 
 
+def parse_walk_times(s: str) -> tuple[time, time]:
+    """Two walk times, morning then evening ("7:30 19:00", "8h und 18 Uhr")."""
+    key = "ui.err.walk_times"
+    text = _clean(s, key)
+    tokens = [t for t in _time_tokens(text) if t not in ("and", "und", "&", "+", "-")]
+    times = [_time_or_none(token) for token in tokens]
+    parsed = sorted(t for t in times if t is not None)
+    if len(tokens) != 2 or len(parsed) != 2 or parsed[0] == parsed[1]:
+        raise ParseError(key, s)
+    return parsed[0], parsed[1]
+
+
 # --- durations, delays, pain -----------------------------------------------------------------
 
 _MIN_UNIT = r"(?:m|min|mins|minute|minutes|minuten|')"

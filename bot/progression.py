@@ -294,20 +294,32 @@ def needs_spike_screen(pain: int | None, text: str = "") -> bool:
     return any(pattern.search(normalized) for pattern in _SPIKE_PATTERNS)
 
 
+REST_DAYS_PER_WEEK = 2  # the target is walking on most days: about five days a week
+
+
 def streak(walk_days: Collection[date], paused_days: Collection[date], today: date) -> int:
-    """Count consecutive walking days up to today; paused days neither count nor break it."""
-    walked = set(walk_days)
+    """The walking streak, the one definition used everywhere: walking days in the current run.
+
+    The run goes back from today over walking days and the rest days the programme allows (up
+    to REST_DAYS_PER_WEEK in any seven days); paused days neither count nor break it, and today
+    without a walk yet is not a rest day. A third rest day within seven days ends the run.
+    """
+    walked = {d for d in walk_days if d <= today}
     paused = set(paused_days)
-    earliest = min(walked | paused, default=today)
+    rests: list[date] = []
     count = 0
     day = today
+    earliest = min(walked, default=today)
     while day >= earliest:
         if day in paused:
             pass
         elif day in walked:
             count += 1
         elif day != today:
-            break
+            rests.append(day)
+            week_end = day + timedelta(days=6)
+            if sum(1 for rest in rests if rest <= week_end) > REST_DAYS_PER_WEEK:
+                break
         day -= timedelta(days=1)
     return count
 

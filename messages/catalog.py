@@ -145,6 +145,20 @@ class _Entry:
     per_variant: tuple[frozenset[str], ...]
 
 
+class _Formatter(string.Formatter):
+    """str.format plus plural forms: ``{n:# walk|# walks}`` gives "1 walk" or "3 walks"."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if "|" in format_spec:
+            one, other = format_spec.split("|", 1)
+            return (one if str(value).strip() == "1" else other).replace("#", str(value))
+        return str(super().format_field(value, format_spec))
+
+
+_FORMAT = _Formatter()
+_PLURAL_SPEC = re.compile(r"[^{}|#]*#[^{}|#]*\|[^{}|#]*#[^{}|#]*")
+
+
 def escape(value: object) -> str:
     """Escape a value for Telegram HTML unless it is already ``Html``."""
     if isinstance(value, Html):
@@ -185,7 +199,9 @@ class Catalog:
 
     def render(self, template: str, /, **params: object) -> Html:
         """Fill one raw template with ``params``, HTML-escaping every value that is not Html."""
-        return Html(template.format(**{name: escape(value) for name, value in params.items()}))
+        return Html(
+            _FORMAT.format(template, **{name: escape(value) for name, value in params.items()})
+        )
 
     def posture_cues(self, lang: str) -> tuple[PostureCue, ...]:
         """Return every posture cue of ``lang`` in file order."""
@@ -260,8 +276,10 @@ def _placeholders(template: str) -> tuple[str, ...]:
     for _literal, name, spec, conversion in string.Formatter().parse(template):
         if name is None:
             continue
-        if not name.isidentifier() or spec or conversion:
-            raise ValueError(f"placeholder {{{name}}} must be a plain {{name}}")
+        if not name.isidentifier() or conversion or (spec and not _PLURAL_SPEC.fullmatch(spec)):
+            raise ValueError(
+                f"placeholder {{{name}}} must be a plain {{name}} or {{name:# one|# others}}"
+            )
         names.append(name)
     return tuple(names)
 
@@ -292,7 +310,9 @@ def _check_template(
         check_html(text)
     except ValueError as exc:
         raise ContentError(f"{where}: {exc}") from None
-    filled = text.format(**{n: escape(SAMPLE_VALUES.get(n, _DEFAULT_SAMPLE)) for n in names})
+    filled = _FORMAT.format(
+        text, **{n: escape(SAMPLE_VALUES.get(n, _DEFAULT_SAMPLE)) for n in names}
+    )
     if len(filled) > limit:
         raise ContentError(f"{where}: {len(filled)} characters after filling, limit {limit}")
     return text, names

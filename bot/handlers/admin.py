@@ -8,7 +8,6 @@ from telegram import Update
 
 from bot.context import Ctx
 from bot.handlers.common import Turn, person_handler
-from bot.models import Delivery
 from bot.safety import texts
 from bot.services import admin
 from messages.catalog import Html
@@ -84,24 +83,24 @@ async def broadcast(update: Update, ctx: Ctx, turn: Turn) -> None:
     )
 
 
-@person_handler(consent=False)
+@person_handler(consent=False, button=True)
 async def on_broadcast_button(update: Update, ctx: Ctx, turn: Turn) -> None:
     """adm:bc:<id> sends the draft to everyone active; adm:no:<id> drops it."""
     assert update.callback_query is not None
     if not _is_admin(update, ctx):
-        turn.say("ui.err.stale_button")
+        turn.stale()
         return
     parts = (update.callback_query.data or "").split(":")
     draft = (
-        await turn.db.get(Delivery, int(parts[2]))
+        await admin.open_draft(turn.db, int(parts[2]))
         if len(parts) == 3 and parts[2].isdigit()
         else None
     )
-    if draft is None or draft.kind != "broadcast" or draft.status != "draft":
-        turn.say("ui.err.stale_button")
+    if draft is None:
+        turn.stale()
         return
     if parts[1] == "no":
-        draft.status = "skipped"
+        admin.cancel_draft(draft)
         turn.say("ui.admin.broadcast_cancelled")
         return
     count = await admin.fan_out(turn.db, draft, turn.now)

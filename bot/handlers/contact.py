@@ -6,14 +6,11 @@ reads what they are agreeing to and taps Yes. /contact off removes them at any t
 
 from __future__ import annotations
 
-import secrets
-
-from sqlalchemy import select
 from telegram import Update
 
 from bot.context import Ctx
 from bot.handlers.common import Turn, person_handler
-from bot.models import Person
+from bot.services import contact
 
 CODE_PREFIX = "c_"
 
@@ -24,18 +21,18 @@ async def contact_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:
     person = turn.person
     assert person is not None
     if turn.arg_text.strip().lower() in ("off", "aus", "stop"):
-        person.contact_chat_id = person.contact_name = person.contact_code = None
+        contact.remove(person)
         turn.say("ui.contact.removed")
         return
-    person.contact_code = secrets.token_urlsafe(12)
-    link = f"https://t.me/{ctx.bot.username}?start={CODE_PREFIX}{person.contact_code}"
-    turn.say("ui.contact.invite", link=link)
+    code = contact.invite(person)
+    turn.say("ui.contact.invite", link=f"https://t.me/{ctx.bot.username}?start={CODE_PREFIX}{code}")
 
 
 async def invitation(turn: Turn, code: str) -> None:
     """/start c_<code> from the invited contact: explain, then ask for consent."""
-    inviter = await turn.db.scalar(select(Person).where(Person.contact_code == code))
-    if inviter is None or inviter.telegram_user_id == turn.update.effective_user.id:  # type: ignore[union-attr]
+    user = turn.update.effective_user
+    inviter = await contact.inviter_of(turn.db, code, user.id if user else 0)
+    if inviter is None:
         turn.say("ui.err.stale_button")
         return
     turn.say(
@@ -44,9 +41,9 @@ async def invitation(turn: Turn, code: str) -> None:
     )  # fmt: skip
 
 
-@person_handler(consent=False)
+@person_handler(consent=False, button=True)
 async def on_contact_button(update: Update, ctx: Ctx, turn: Turn) -> None:
-    """ct:y|n:<code>: the contact agrees (or not); the person is told."""
+    """ct:y|n:<code>: the contact agrees (or not), once; the person is told after the commit."""
     query = update.callback_query
     assert (
         query is not None
@@ -55,24 +52,17 @@ async def on_contact_button(update: Update, ctx: Ctx, turn: Turn) -> None:
     )
     parts = (query.data or "").split(":", 2)
     code = parts[2] if len(parts) == 3 else ""
-    inviter = (
-        await turn.db.scalar(select(Person).where(Person.contact_code == code)) if code else None
-    )
-    if (
-        inviter is None
-        or parts[1] not in ("y", "n")
-        or inviter.telegram_user_id == update.effective_user.id
-    ):
-        turn.say("ui.err.stale_button")
+    inviter = await contact.inviter_of(turn.db, code, update.effective_user.id)
+    if inviter is None or parts[1] not in ("y", "n"):
+        turn.stale()
         return
-    inviter.contact_code = None  # one use only
-    if parts[1] == "n":
+    accepted = parts[1] == "y"
+    contact.answer(inviter, accepted, update.effective_chat.id, update.effective_user.first_name)
+    if not accepted:
         turn.say("ui.contact.declined")
         return
-    inviter.contact_chat_id = update.effective_chat.id
-    inviter.contact_name = (update.effective_user.first_name or "")[:64]
     turn.say("ui.contact.accepted", name=inviter.first_name or "?")
-    await ctx.bot.send_message(
+    turn.tell(
         inviter.chat_id,
         ctx.rt.catalog.text(
             inviter.language, "ui.contact.linked", contact_name=inviter.contact_name

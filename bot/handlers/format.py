@@ -37,7 +37,8 @@ def fmt_next(turn: Turn, due: datetime | None) -> str:
 
 
 async def schedule_summary(turn: Turn) -> str:
-    """Everything set, in local time: zone, reminders, quiet hours, pause."""
+    """Everything set, in local time: zone, reminders, quiet hours, pause, and the next reminder
+    that will really come."""
     person = turn.person
     assert person is not None
     lines = [turn.t("ui.schedule.timezone", zone=person.timezone)]
@@ -46,7 +47,21 @@ async def schedule_summary(turn: Turn) -> str:
         if view.local_time is None:
             continue
         label = turn.t(f"ui.kind.{view.kind}")
-        if view.kind in MEAL_KINDS:
+        if view.held:
+            lines.append(
+                turn.t("ui.schedule.held_line", label=label, time=fmt_time(view.local_time))
+            )
+        elif view.merged_into is not None:
+            lines.append(
+                turn.t(
+                    "ui.schedule.merged_line",
+                    label=label,
+                    time=fmt_time(view.local_time),
+                    delay=view.delay_minutes,
+                    other=turn.t(f"ui.kind.{view.merged_into}"),
+                )  # fmt: skip
+            )
+        elif view.kind in MEAL_KINDS:
             lines.append(
                 turn.t(
                     "ui.schedule.meal_line",
@@ -74,11 +89,19 @@ async def schedule_summary(turn: Turn) -> str:
                 end=fmt_time(person.quiet_end),
             )
         )
-    if person.paused_until and person.paused_until >= schedules.local_today(person, turn.now):
+    if person.status in ("stopped", "blocked"):
+        lines.append(turn.t("ui.schedule.stopped"))
+        return "\n".join(lines)
+    if schedules.is_paused(person, turn.now):
+        assert person.paused_until is not None
         lines.append(
             turn.t("ui.schedule.paused_until", date=person.paused_until.strftime("%d.%m.%Y"))
         )
-    dues = [v.next_due_at for v in views if v.next_due_at]  # views are loaded already
-    if dues:
-        lines.append(turn.t("ui.schedule.next", when=fmt_next(turn, min(dues))))
+    if any(v.local_time for v in views):
+        nxt = await schedules.next_sent(turn.db, person, turn.now)
+        lines.append(
+            turn.t("ui.schedule.next", when=fmt_next(turn, nxt))
+            if nxt is not None
+            else turn.t("ui.schedule.next_none")
+        )
     return "\n".join(lines)

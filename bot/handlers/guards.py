@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 
@@ -37,61 +38,56 @@ async def private_only(update: Update, ctx: Ctx) -> None:
 
 
 class FloodGate:
-    """Per-person sliding window: the first message over the limit gets one answer, then silence."""
+    """Per-person sliding window of accepted messages. A refused message is answered with when to
+    try again (it is not counted, so the wait it names is true); after MAX_NOTES refusals in a
+    window the rest are ignored, so a runaway client cannot make the bot flood back."""
+
+    MAX_NOTES = 3
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
         self.seen: dict[int, deque[float]] = {}
-        self.warned: set[int] = set()
+        self.notes: dict[int, deque[float]] = {}
 
-    def check(self, user_id: int, now: float) -> str:
-        """'ok', 'warn' (answer once) or 'drop'."""
+    def check(self, user_id: int, now: float) -> tuple[str, int]:
+        """('ok', 0), ('refuse', seconds to wait) or ('drop', seconds to wait)."""
         window = self.seen.setdefault(user_id, deque())
         while window and now - window[0] > WINDOW_SECONDS:
             window.popleft()
-        window.append(now)
-        if len(window) <= self.per_minute:
-            self.warned.discard(user_id)
-            if not window:
-                self.seen.pop(user_id, None)
-            return "ok"
-        if user_id in self.warned:
-            return "drop"
-        self.warned.add(user_id)
-        return "warn"
+        if len(window) < self.per_minute:
+            window.append(now)
+            return "ok", 0
+        wait = max(1, math.ceil(WINDOW_SECONDS - (now - window[0])))
+        notes = self.notes.setdefault(user_id, deque())
+        while notes and now - notes[0] > WINDOW_SECONDS:
+            notes.popleft()
+        if len(notes) >= self.MAX_NOTES:
+            return "drop", wait
+        notes.append(now)
+        return "refuse", wait
 
     def forget_idle(self, now: float) -> None:
         for user_id in [u for u, w in self.seen.items() if not w or now - w[-1] > WINDOW_SECONDS]:
             del self.seen[user_id]
-            self.warned.discard(user_id)
-
-
-SAFETY_BUTTONS = ("rf:", "ob:scr:", "op:")
+            self.notes.pop(user_id, None)
 
 
 async def flood_control(update: Update, ctx: Ctx) -> None:
-    """Group -1 (after red-flag triage, which always runs): too many messages a minute are ignored.
-
-    Red-flag buttons (answers to safety questions, check-ins, operator acknowledgements) pass.
-    """
+    """Group -1 (after red-flag triage, which always runs): too many messages a minute are refused,
+    each with when to try again. Taps on the bot's own buttons never count: answering the bot's
+    questions is not flooding (a tap only ever changes what its own question allows)."""
     user = update.effective_user
-    if user is None:
-        return
-    if update.callback_query is not None and (update.callback_query.data or "").startswith(
-        SAFETY_BUTTONS
-    ):
+    if user is None or update.callback_query is not None:
         return
     gate: FloodGate = ctx.rt.extras.setdefault("flood", FloodGate(ctx.rt.settings.flood_per_minute))
     now = time.monotonic()
     if len(gate.seen) > 10_000:
         gate.forget_idle(now)
-    verdict = gate.check(user.id, now)
+    verdict, wait = gate.check(user.id, now)
     if verdict == "ok":
         return
-    if verdict == "warn" and update.effective_message is not None:
+    if verdict == "refuse" and update.effective_message is not None:
         await update.effective_message.reply_text(
-            ctx.rt.catalog.text(_lang(update, ctx), "ui.err.flood")
+            ctx.rt.catalog.text(_lang(update, ctx), "ui.err.flood", seconds=wait)
         )
-    if update.callback_query is not None:
-        await update.callback_query.answer()
     raise ApplicationHandlerStop

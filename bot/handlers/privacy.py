@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import Ctx
+from bot.conversation import Ask
 from bot.handlers.common import Turn, person_handler
 from bot.services import privacy
 
@@ -24,24 +25,37 @@ async def delete_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:
     if turn.person is None:
         turn.say("ui.delete.done")
         return
+    prefix = turn.ask(Ask.DELETE, "del")
     turn.say(
         "ui.delete.confirm",
         buttons=(
-            ((turn.t("ui.btn.confirm_delete"), "del:yes"), (turn.t("ui.btn.cancel"), "del:no")),
+            (
+                (turn.t("ui.btn.confirm_delete"), f"{prefix}:yes"),
+                (turn.t("ui.btn.cancel"), f"{prefix}:no"),
+            ),
         ),
     )
 
 
-@person_handler(consent=False)
+@person_handler(consent=False, button=True)
 async def on_delete_button(update: Update, ctx: Ctx, turn: Turn) -> None:
-    """del:yes erases every row about the person; del:no changes nothing."""
+    """del:<token>:yes erases every row about the person; del:<token>:no changes nothing.
+
+    Only the latest /delete question counts: an old confirmation can never erase anything."""
     assert update.callback_query is not None
-    if turn.person is None:
-        turn.say("ui.err.stale_button")
+    pending = turn.pending
+    value = (
+        pending.value_of(update.callback_query.data or "", turn.now)
+        if pending is not None and pending.ask == Ask.DELETE
+        else None
+    )
+    if turn.person is None or value not in ("yes", "no"):
+        turn.stale()
         return
-    if update.callback_query.data == "del:yes":
+    if value == "yes":
         await privacy.erase(turn.db, turn.person)
         turn.person = None
         turn.edit_text(turn.t("ui.delete.done"))
     else:
+        turn.answered()
         turn.edit_text(turn.t("ui.delete.cancelled"))

@@ -51,7 +51,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         "start": start.start, "help": start.help_cmd, "stop": start.stop_cmd,
         "timezone": start.timezone_cmd, "language": start.language_cmd,
         "morning": schedule.morning, "evening": schedule.evening, "meals": schedule.meals,
-        "aftermeal": schedule.aftermeal, "ate": schedule.ate, "schedule": schedule.schedule,
+        "aftermeal": schedule.aftermeal, "ate": schedule.ate, "schedule": schedule.schedule, "limit": schedule.limit,
         "pause": schedule.pause, "resume": schedule.resume, "quiet": schedule.quiet,
         "posture": content.posture, "stretch": content.stretch,
         "log": walks.log_cmd, "pain": walks.pain_cmd, "progress": walks.progress_cmd,
@@ -73,7 +73,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         r"^rf:pin$": safety.pin_list, r"^rf:": safety.on_redflag_button,
         r"^op:ack:": safety.on_operator_ack, r"^w:": walks.on_walk_button, r"^mc:": walks.on_morning_check,
         r"^sch:": schedule.on_schedule_button, r"^ct:[yn]:": contact.on_contact_button,
-        r"^del:(yes|no)$": privacy.on_delete_button, r"^adm:": admin.on_broadcast_button,
+        r"^del:": privacy.on_delete_button, r"^adm:": admin.on_broadcast_button,
     }  # fmt: skip
     for pattern, callback in buttons.items():
         add(CallbackQueryHandler(callback, pattern=pattern), GROUP_MAIN)

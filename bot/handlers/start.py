@@ -8,25 +8,26 @@ from datetime import time
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 
 from bot.context import Ctx
+from bot.conversation import PLACE_AFTER_ONBOARDING, Ask, Step, step_of
 from bot.handlers import contact
 from bot.handlers.common import Turn, person_handler
-from bot.handlers.format import fmt_next, schedule_summary
+from bot.handlers.format import fmt_next, fmt_time, schedule_summary
 from bot.handlers.safety import SCREEN_FLAGS, deps, reach
-from bot.progression import start_programme
+from bot.parsing import ParseError, parse_meals, parse_minutes, parse_walk_times
 from bot.safety import episodes
-from bot.services import people, schedules
-from bot.services.programme import save_programme
+from bot.services import onboarding, people, schedules
+from bot.services.onboarding import EFFECTS
+from bot.services.schedules import DEFAULT_EVENING, DEFAULT_MORNING
 from bot.tzresolve import (
     ZoneMatch,
-    country_for_zone,
     is_valid_zone,
     resolve_timezone,
     timezone_for_location,
 )
 from jobs.outgoing import Buttons
 
-EFFECTS = ("during", "after", "legs", "none")
 MINUTES = (5, 10, 15, 20, 30)
+NOT_MY_ZONE = "-"
 
 
 def yes_no(turn: Turn, prefix: str) -> Buttons:
@@ -34,10 +35,11 @@ def yes_no(turn: Turn, prefix: str) -> Buttons:
 
 
 def ask_step(turn: Turn, step: str | None) -> None:
-    """(Re-)ask the question for an onboarding step."""
+    """(Re-)ask the question for an onboarding step; older buttons stop counting."""
     assert turn.person is not None
     turn.person.onboarding_step = step
-    if step == "consent" or step is None:
+    turn.answered()
+    if step == Step.CONSENT or step is None:
         turn.say(
             "ui.start.welcome",
             buttons=(
@@ -50,26 +52,31 @@ def ask_step(turn: Turn, step: str | None) -> None:
         if index == 1:
             turn.say("ui.screen.intro")
         turn.say(f"redflags.screen.q{index}", buttons=yes_no(turn, f"ob:scr:{index}"))
-    elif step == "tz":
-        turn.person.pending = {"ask": "tz"}
-        markup = ReplyKeyboardMarkup(
-            [[KeyboardButton(turn.t("ui.btn.share_location"), request_location=True)]],
-            resize_keyboard=True, one_time_keyboard=True,
-        )  # fmt: skip
-        turn.say("ui.tz.ask", markup=markup)
-    elif step == "effect":
+    elif step == Step.TZ:
+        turn.ask(Ask.PLACE, "ob:place")
+        turn.say("ui.tz.ask", markup=location_keyboard(turn))
+    elif step == Step.EFFECT:
+        prefix = turn.ask(Ask.EFFECT, "ob:eff")
         turn.say(
             "ui.profile.walk_effect",
-            buttons=tuple(((turn.t(f"ui.btn.effect_{e}"), f"ob:eff:{e}"),) for e in EFFECTS),
+            buttons=tuple(((turn.t(f"ui.btn.effect_{e}"), f"{prefix}:{e}"),) for e in EFFECTS),
         )
-    elif step == "minutes":
-        turn.say("ui.profile.minutes", buttons=(tuple((str(m), f"ob:min:{m}") for m in MINUTES),))
-    elif step == "plan":
+    elif step == Step.MINUTES:
+        prefix = turn.ask(Ask.START_MINUTES, "ob:min")
+        turn.say("ui.profile.minutes", buttons=(tuple((str(m), f"{prefix}:{m}") for m in MINUTES),))
+    elif step == Step.PLAN:
+        prefix = turn.ask(Ask.PLAN, "ob:plan")
         turn.say(
-            "ui.plan.propose", morning="08:00", evening="19:00",
-            buttons=(((turn.t("ui.btn.accept"), "ob:plan:accept"),), ((turn.t("ui.btn.add_meals"), "ob:plan:meals"),),
-                     ((turn.t("ui.btn.edit"), "ob:plan:edit"),)),
+            "ui.plan.propose", morning=fmt_time(DEFAULT_MORNING), evening=fmt_time(DEFAULT_EVENING),
+            buttons=(((turn.t("ui.btn.accept"), f"{prefix}:accept"),), ((turn.t("ui.btn.add_meals"), f"{prefix}:meals"),),
+                     ((turn.t("ui.btn.edit"), f"{prefix}:edit"),)),
         )  # fmt: skip
+    elif step == Step.TIMES:
+        turn.ask(Ask.TIMES, "ob:times")
+        turn.say("ui.plan.times_ask")
+    elif step == Step.MEALS:
+        prefix = turn.ask(Ask.MEAL_TIMES, "ob:meals")
+        turn.say("ui.plan.meals_ask", buttons=(((turn.t("ui.btn.no_meals"), f"{prefix}:none"),),))
 
 
 @person_handler(consent=False, create=True)
@@ -82,11 +89,9 @@ async def start(update: Update, ctx: Ctx, turn: Turn) -> None:
         await contact.invitation(turn, argument[len(contact.CODE_PREFIX) :])
         return
     if person.consent_at is None:
-        ask_step(turn, "consent")
+        ask_step(turn, Step.CONSENT)
         return
-    if person.status in ("stopped", "blocked"):
-        person.status = "active" if person.onboarding_step is None else "new"
-        await schedules.reschedule_all(turn.db, person, turn.now)
+    await people.come_back(turn.db, person, turn.now)
     if person.onboarding_step is not None:
         turn.say("ui.start.resume")
         ask_step(turn, person.onboarding_step)
@@ -95,26 +100,36 @@ async def start(update: Update, ctx: Ctx, turn: Turn) -> None:
     turn.say("ui.start.already", summary=summary)
 
 
-@person_handler(consent=False, create=True)
+# Which pending question each onboarding button answers, and the step it belongs to
+# (None: also valid after onboarding, as /timezone uses the same buttons).
+ACTIONS: dict[str, tuple[Ask, Step | None]] = {
+    "tz": (Ask.ZONE, None),
+    "eff": (Ask.EFFECT, Step.EFFECT),
+    "min": (Ask.START_MINUTES, Step.MINUTES),
+    "plan": (Ask.PLAN, Step.PLAN),
+    "meals": (Ask.MEAL_TIMES, Step.MEALS),
+}
+
+
+@person_handler(consent=False, create=True, button=True)
 async def on_onboarding_button(update: Update, ctx: Ctx, turn: Turn) -> None:
-    """ob:* buttons, each valid only at its own step (old taps are refused without effect)."""
+    """ob:* buttons, each valid only while its own question is pending (old taps change nothing)."""
     assert update.callback_query is not None and turn.person is not None
     person = turn.person
-    parts = (update.callback_query.data or "").split(":")
+    data = update.callback_query.data or ""
+    parts = data.split(":")
     action, arg = (parts[1], ":".join(parts[2:])) if len(parts) >= 3 else ("", "")
     step = person.onboarding_step
-    if action == "consent" and person.consent_at is None:
+    if action == "consent" and person.consent_at is None and arg in ("y", "n"):
         if arg == "y":
             user = update.effective_user
-            person.consent_at = turn.now
-            person.first_name = (user.first_name or "")[:64] if user else None
-            person.language = turn.lang
-            ask_step(turn, "screen1")
+            onboarding.give_consent(person, user.first_name if user else None, turn.lang, turn.now)
+            ask_step(turn, Step.SCREEN1)
         else:
             turn.say("ui.start.declined")
         return
     if person.consent_at is None:
-        turn.say("ui.err.need_start")
+        turn.stale("ui.err.need_start")
         return
     if (
         action == "scr"
@@ -157,40 +172,120 @@ async def on_onboarding_button(update: Update, ctx: Ctx, turn: Turn) -> None:
             turn.say("ui.screen.all_clear")
             ask_step(turn, "tz")
         return
-    if action in ("tz", "tzok") and is_valid_zone(arg) and (step in ("tz", None)):
-        await set_zone(turn, arg)
+    expected = ACTIONS.get(action)
+    pending = turn.pending
+    value = pending.value_of(data, turn.now) if pending is not None else None
+    if (
+        expected is None
+        or value is None
+        or pending is None
+        or pending.ask != expected[0]
+        or (expected[1] is not None and step != expected[1])
+    ):
+        turn.stale()
         return
-    if action == "tzno" and step in ("tz", None):
-        ask_step(turn, "tz") if step == "tz" else turn.say("ui.tz.ask")
-        person.pending = {"ask": "tz"}
-        return
-    if action == "eff" and step == "effect" and arg in EFFECTS:
-        person.walk_effect = arg
-        person.stenosis = arg == "legs"
-        ask_step(turn, "minutes")
-        return
-    if action == "min" and step == "minutes" and arg.isdigit() and int(arg) in MINUTES:
+    await onboarding_answer(turn, ctx, pending.ask, value)
+
+
+async def onboarding_answer(turn: Turn, ctx: Ctx, ask: Ask, value: str) -> None:
+    """An answer to an onboarding (or zone) question, tapped or typed; the question is open."""
+    person = turn.person
+    assert person is not None
+    if ask == Ask.ZONE:
+        if value == NOT_MY_ZONE:
+            if person.onboarding_step == Step.TZ:
+                ask_step(turn, Step.TZ)
+            else:
+                ask_place(turn)
+        elif is_valid_zone(value):
+            await set_zone(turn, value)
+        else:
+            turn.stale()
+    elif ask == Ask.EFFECT and value in EFFECTS:
+        onboarding.set_effect(person, value)
+        ask_step(turn, Step.MINUTES)
+    elif ask == Ask.START_MINUTES and value.isdigit() and 1 <= int(value) <= 300:
+        turn.chose(turn.t("ui.chosen.minutes", minutes=int(value)))
         held = bool(await episodes.known_flags(turn.db, person))  # no longer walks until asked
-        save_programme(person, start_programme(int(arg), person.stenosis), held=held)
+        onboarding.set_start_minutes(person, int(value), held=held)
         if person.stenosis:
             turn.say("ui.profile.stenosis_note")
-        ask_step(turn, "plan")
-        return
-    if action == "plan" and step == "plan" and arg in ("accept", "meals", "edit"):
-        await schedules.set_rule(turn.db, person, "morning", time(8, 0), None, turn.now)
-        await schedules.set_rule(turn.db, person, "evening", time(19, 0), None, turn.now)
-        if arg == "meals":
-            await schedules.set_meals(turn.db, person, schedules.DEFAULT_MEALS, turn.now)
-        person.onboarding_step = None
-        person.status = "active"
-        if arg == "edit":
-            turn.say("ui.plan.edit_help")
-        nxt = await schedules.next_due_of(turn.db, person)
-        turn.say("ui.plan.done", next=fmt_next(turn, nxt))
-        if ctx.rt.dispatcher is not None:
-            ctx.rt.dispatcher.schedule_changed(nxt)
-        return
-    turn.say("ui.err.stale_button")
+        ask_step(turn, Step.PLAN)
+    elif ask == Ask.PLAN and value == "accept":
+        await finish_onboarding(turn, ctx, DEFAULT_MORNING, DEFAULT_EVENING)
+    elif ask == Ask.PLAN and value == "meals":
+        ask_step(turn, Step.MEALS)
+    elif ask == Ask.PLAN and value == "edit":
+        ask_step(turn, Step.TIMES)
+    elif ask == Ask.MEAL_TIMES and value == "none":
+        await finish_onboarding(turn, ctx, DEFAULT_MORNING, DEFAULT_EVENING)
+    else:
+        turn.stale()
+
+
+async def typed_onboarding_answer(turn: Turn, ctx: Ctx, ask: Ask, text: str) -> None:
+    """A typed answer to the onboarding question that takes one: a number or times."""
+    try:
+        if ask == Ask.START_MINUTES:
+            await onboarding_answer(turn, ctx, ask, str(parse_minutes(text)))
+        elif ask == Ask.TIMES:
+            morning, evening = parse_walk_times(text)
+            await finish_onboarding(turn, ctx, morning, evening)
+        elif ask == Ask.MEAL_TIMES:
+            meals = parse_meals(text.split())
+            if meals is None:  # "none", "keine": no meal reminders after all
+                await finish_onboarding(turn, ctx, DEFAULT_MORNING, DEFAULT_EVENING)
+            else:
+                await finish_onboarding(turn, ctx, DEFAULT_MORNING, DEFAULT_EVENING, meals)
+    except ParseError as exc:
+        turn.say(exc.key, text=exc.text)
+
+
+async def finish_onboarding(
+    turn: Turn,
+    ctx: Ctx,
+    morning: time,
+    evening: time,
+    meals: tuple[tuple[str, time], ...] = (),
+) -> None:
+    assert turn.person is not None
+    turn.answered()
+    nxt = await onboarding.finish(
+        turn.db, turn.person, turn.now, morning=morning, evening=evening, meals=meals
+    )
+    if meals:
+        turn.say(
+            "ui.meals.set",
+            times=", ".join(fmt_time(at) for _, at in meals),
+            delay=turn.person.meal_delay_minutes,
+        )
+        for view in await schedules.views(turn.db, turn.person):
+            if view.held:
+                turn.say(
+                    "ui.schedule.held", label=turn.t(f"ui.kind.{view.kind}"),
+                    count=schedules.budget_of(turn.person),
+                )  # fmt: skip
+            elif view.merged_into is not None:
+                turn.say(
+                    "ui.schedule.merged", label=turn.t(f"ui.kind.{view.kind}"),
+                    other=turn.t(f"ui.kind.{view.merged_into}"),
+                )  # fmt: skip
+    turn.say("ui.plan.done", next=fmt_next(turn, nxt))
+    if ctx.rt.dispatcher is not None:
+        ctx.rt.dispatcher.schedule_changed(nxt)
+
+
+def ask_place(turn: Turn) -> None:
+    """Outside onboarding: "where are you?", answerable for a short while."""
+    turn.ask(Ask.PLACE, "ob:place", lifetime=PLACE_AFTER_ONBOARDING)
+    turn.say("ui.tz.ask", markup=location_keyboard(turn))
+
+
+def location_keyboard(turn: Turn) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(turn.t("ui.btn.share_location"), request_location=True)]],
+        resize_keyboard=True, one_time_keyboard=True,
+    )  # fmt: skip
 
 
 def offer_zones(turn: Turn, matches: list[ZoneMatch], text: str) -> None:
@@ -203,32 +298,34 @@ def offer_zones(turn: Turn, matches: list[ZoneMatch], text: str) -> None:
         or best.score >= 0.9
         and (len(matches) < 2 or matches[1].score < best.score - 0.05)
     ):
+        prefix = turn.ask(Ask.ZONE, "ob:tz", yes=best.zone, no=NOT_MY_ZONE)
         local = schedules.local_now_in(best.zone, turn.now)
         turn.say("ui.tz.confirm", zone=best.label, local_time=local.strftime("%H:%M"),
-                 buttons=(((turn.t("ui.btn.yes"), f"ob:tzok:{best.zone}"), (turn.t("ui.btn.no"), "ob:tzno:x")),))  # fmt: skip
+                 buttons=(((turn.t("ui.btn.yes"), f"{prefix}:{best.zone}"), (turn.t("ui.btn.no"), f"{prefix}:{NOT_MY_ZONE}")),))  # fmt: skip
         return
+    prefix = turn.ask(Ask.ZONE, "ob:tz")
     rows = tuple(
-        ((m.label[:40], f"ob:tz:{m.zone}"),)
+        ((m.label[:40], f"{prefix}:{m.zone}"),)
         for m in matches[:5]
-        if len(f"ob:tz:{m.zone}".encode()) <= 64
+        if len(f"{prefix}:{m.zone}".encode()) <= 64
     )
-    turn.say("ui.tz.choose", buttons=rows + (((turn.t("ui.btn.other"), "ob:tzno:x"),),))
+    turn.say(
+        "ui.tz.choose", buttons=rows + (((turn.t("ui.btn.other"), f"{prefix}:{NOT_MY_ZONE}"),),)
+    )
 
 
 async def set_zone(turn: Turn, zone: str) -> None:
     """Store the zone; continue onboarding or just confirm (after /timezone)."""
     person = turn.person
     assert person is not None
-    person.timezone = zone
-    person.country = country_for_zone(zone)
-    person.pending = None
+    turn.answered()
+    await onboarding.set_zone(turn.db, person, zone, turn.now)
     local = schedules.local_now_in(zone, turn.now)
     turn.say(
         "ui.tz.set", zone=zone, local_time=local.strftime("%H:%M"), markup=ReplyKeyboardRemove()
     )
-    await schedules.reschedule_all(turn.db, person, turn.now)
-    if person.onboarding_step == "tz":
-        ask_step(turn, "effect")
+    if person.onboarding_step == Step.TZ:
+        ask_step(turn, Step.EFFECT)
 
 
 async def answer_zone(turn: Turn, text: str) -> None:
@@ -255,8 +352,7 @@ async def timezone_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:
     if turn.arg_text:
         await answer_zone(turn, turn.arg_text)
     else:
-        turn.person.pending = {"ask": "tz"}
-        turn.say("ui.tz.ask")
+        ask_place(turn)
 
 
 @person_handler(consent=False)
@@ -269,8 +365,7 @@ async def help_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:
 async def stop_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:
     """/stop: no more messages until /start."""
     assert turn.person is not None
-    turn.person.status = "stopped"
-    await schedules.suspend_all(turn.db, turn.person)
+    await people.stop(turn.db, turn.person)
     turn.say("ui.stop.done")
 
 
@@ -278,22 +373,34 @@ async def stop_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:
 async def language_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:
     """/language: buttons for every language the catalogue has."""
     catalog = ctx.rt.catalog
+    prefix = turn.ask(Ask.LANGUAGE, "lang")
     rows = tuple(
-        ((catalog.text(lang, "ui.language.name"), f"lang:{lang}"),) for lang in catalog.languages
+        ((catalog.text(lang, "ui.language.name"), f"{prefix}:{lang}"),)
+        for lang in catalog.languages
     )
     turn.say("ui.language.choose", buttons=rows)
 
 
-@person_handler(consent=False, create=True)
+@person_handler(consent=False, create=True, button=True)
 async def on_language_button(update: Update, ctx: Ctx, turn: Turn) -> None:
+    """lang:<token>:<code>, valid while its /language question is the open one."""
     assert update.callback_query is not None and turn.person is not None
-    lang = (update.callback_query.data or "").partition(":")[2]
+    pending = turn.pending
+    lang = (
+        pending.value_of(update.callback_query.data or "", turn.now)
+        if pending is not None and pending.ask == Ask.LANGUAGE
+        else None
+    )
     if lang not in ctx.rt.catalog.languages:
-        turn.say("ui.err.stale_button")
+        turn.stale()
         return
-    turn.person.language = lang
+    turn.answered()
+    people.set_language(turn.person, lang)
     turn.lang = lang
     turn.say("ui.language.set")
+    step = step_of(turn.person.onboarding_step)
+    if turn.person.consent_at is not None and step is not None:
+        ask_step(turn, step)  # carry on with onboarding, in the new language
 
 
 async def on_membership(update: Update, ctx: Ctx) -> None:
@@ -307,5 +414,4 @@ async def on_membership(update: Update, ctx: Ctx) -> None:
         if person is None:
             return
         if blocked and person.status != "blocked":
-            person.status = "blocked"
-            await schedules.suspend_all(db, person)
+            await people.stop(db, person, blocked=True)

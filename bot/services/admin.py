@@ -85,6 +85,18 @@ async def draft_broadcast(
     return draft
 
 
+async def open_draft(session: AsyncSession, draft_id: int) -> Delivery | None:
+    """A broadcast draft not yet sent or cancelled."""
+    draft = await session.get(Delivery, draft_id)
+    if draft is None or draft.kind != "broadcast" or draft.status != "draft":
+        return None
+    return draft
+
+
+def cancel_draft(draft: Delivery) -> None:
+    draft.status = "skipped"
+
+
 async def fan_out(session: AsyncSession, draft: Delivery, now: datetime) -> int:
     """Queue the broadcast for every active person who is not paused; the sender paces it."""
     people = await session.execute(

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.models import Person
 from bot.numbers import Numbers, numbers_for
+from bot.services import schedules
 
 
 async def find(session: AsyncSession, telegram_user_id: int) -> Person | None:
@@ -40,6 +41,23 @@ async def find_or_create(
     elif person.chat_id != chat_id:
         person.chat_id = chat_id
     return person
+
+
+async def stop(session: AsyncSession, person: Person, *, blocked: bool = False) -> None:
+    """/stop (or the person blocked the bot): no messages until they come back."""
+    person.status = "blocked" if blocked else "stopped"
+    await schedules.suspend_all(session, person)
+
+
+async def come_back(session: AsyncSession, person: Person, now: datetime) -> None:
+    """/start after /stop or a block: reminders from their next local times on."""
+    if person.status in ("stopped", "blocked"):
+        person.status = "active" if person.onboarding_step is None else "new"
+        await schedules.reschedule_all(session, person, now)
+
+
+def set_language(person: Person, lang: str) -> None:
+    person.language = lang
 
 
 def numbers(person: Person | None, settings: Settings) -> Numbers:

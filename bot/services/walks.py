@@ -62,6 +62,62 @@ def held(person: Person) -> bool:
     return bool((person.programme or {}).get("held"))
 
 
+async def reminder_of(session: AsyncSession, person: Person, delivery_id: int) -> Delivery | None:
+    """The person's own reminder with this id (None for anyone else's or anything else)."""
+    delivery = await session.get(Delivery, delivery_id)
+    if delivery is None or delivery.person_id != person.id or delivery.kind != "reminder":
+        return None
+    return delivery
+
+
+async def is_logged(session: AsyncSession, delivery_id: int) -> bool:
+    """True when a walk was already logged for this reminder."""
+    found = await session.scalar(select(WalkLog.id).where(WalkLog.delivery_id == delivery_id))
+    return found is not None
+
+
+async def walk_of(session: AsyncSession, person: Person, walk_id: int) -> WalkLog | None:
+    walk = await session.get(WalkLog, walk_id)
+    return walk if walk is not None and walk.person_id == person.id else None
+
+
+OPEN_REMINDER = timedelta(hours=3)
+
+
+async def open_reminder(session: AsyncSession, person: Person, now: datetime) -> Delivery | None:
+    """The latest reminder sent in the last three hours and not answered yet (no walk logged)."""
+    found = await session.scalars(
+        select(Delivery)
+        .where(
+            Delivery.person_id == person.id,
+            Delivery.kind == "reminder",
+            Delivery.status == "sent",
+            Delivery.answered.is_(False),
+            Delivery.due_at >= now - OPEN_REMINDER,
+        )
+        .order_by(Delivery.due_at.desc(), Delivery.id.desc())
+        .limit(3)
+    )
+    for delivery in found:
+        if not await is_logged(session, delivery.id):
+            return delivery
+    return None
+
+
+def mark_answered(delivery: Delivery) -> None:
+    delivery.answered = True
+
+
+def set_pain(walk: WalkLog, pain: int) -> None:
+    assert 0 <= pain <= 10
+    walk.pain = pain
+
+
+def set_compare(walk: WalkLog, compare: str) -> None:
+    assert compare in ("better", "same", "worse")
+    walk.compare = compare
+
+
 async def usual_pain(session: AsyncSession, person: Person, today: date) -> int | None:
     """The median pain score over the last two weeks (the person's usual level)."""
     rows = await recent_walks(session, person, today, days=14)
@@ -107,6 +163,12 @@ async def log_pain(
     return entry
 
 
+def in_gentle_mode(person: Person, now: datetime) -> bool:
+    """True while a flare's gentle week is running."""
+    frozen = load_programme(person).frozen_until
+    return frozen is not None and local_today(person, now) < frozen
+
+
 async def start_flare(session: AsyncSession, person: Person, now: datetime) -> None:
     """A flare: progression paused for a week (gentle content follows from the frozen plan)."""
     save_programme(
@@ -141,6 +203,37 @@ async def plan_morning_check(
         payload={"text": text, "buttons": [list(map(list, row)) for row in buttons]},
         due_at=due, status="scheduled", attempts=0, answered=False,
     ))  # fmt: skip
+
+
+MORNING_CHECK_OPEN = timedelta(hours=12)
+
+
+async def open_morning_check(
+    session: AsyncSession, person: Person, now: datetime
+) -> WalkLog | None:
+    """The walk whose next-morning question was sent in the last 12 hours and is unanswered."""
+    found = await session.scalars(
+        select(Delivery)
+        .where(
+            Delivery.person_id == person.id,
+            Delivery.kind == "morning_check",
+            Delivery.status == "sent",
+            Delivery.due_at >= now - MORNING_CHECK_OPEN,
+            Delivery.due_at <= now,
+        )
+        .order_by(Delivery.due_at.desc())
+        .limit(1)
+    )
+    delivery = found.first()
+    if delivery is None:
+        return None
+    for row in (delivery.payload or {}).get("buttons", []):
+        for _, data in row:
+            parts = str(data).split(":")
+            if len(parts) == 3 and parts[0] == "mc" and parts[1].isdigit():
+                walk = await walk_of(session, person, int(parts[1]))
+                return walk if walk is not None and walk.next_morning_worse is None else None
+    return None
 
 
 async def answer_morning_check(

@@ -13,7 +13,7 @@ from bot.app import serve
 from bot.clock import FakeClock
 from bot.config import Settings, load_settings
 from bot.context import Runtime
-from tests.stand import BotMessage, Person, Stand
+from tests.stand import BotMessage, CallbackQuery, Person, Stand
 
 ESCALATION_CHAT = -1001234
 ADMIN_ID = 999
@@ -49,10 +49,25 @@ class Harness:
         return self.stand.transcript(who)[before:]
 
     async def tap(self, who: Person, message: BotMessage, button: str | int) -> list[BotMessage]:
+        """The person taps a button; returns the new messages it caused (the tapped message's own
+        edit, showing the choice, is left out: see `stand.current(message)`)."""
         before = len(self.stand.transcript(who))
         await self.stand.tap(who, message, button)
         await self.settle()
-        return self.stand.transcript(who)[before:]
+        return self._new(who, before, message)
+
+    async def tap_again(self, who: Person, message: BotMessage, data: str) -> CallbackQuery:
+        """A second tap on an old button (a slow client still shows it): the data it carried."""
+        query = await self.stand.tap_data(who, data, message)
+        await self.settle()
+        return query
+
+    def _new(self, who: Person, before: int, tapped: BotMessage) -> list[BotMessage]:
+        return [
+            m
+            for m in self.stand.transcript(who)[before:]
+            if not (m.edited and m.message_id == tapped.message_id)
+        ]
 
     async def tick(self) -> None:
         """Run the dispatcher now (the scheduler also runs it when the clock moves)."""

@@ -104,6 +104,31 @@ UI_KEYS: dict[str, set[str]] = {
     "aftermeal.set": {"delay"},
     "ate.set": {"time"},
     "ate.none_today": set(),
+    "ate.quiet": {"time"},
+    "ate.held": set(),
+    "plan.times_ask": set(),
+    "schedule.stopped": set(),
+    "schedule.held_line": {"label", "time"},
+    "schedule.held": {"label", "count"},
+    "limit.current": {"count"},
+    "limit.set": {"count"},
+    "err.limit": set(),
+    "reminder.answered": set(),
+    "err.use_buttons": set(),
+    "schedule.merged_line": {"label", "time", "delay", "other"},
+    "schedule.merged": {"label", "other"},
+    "chosen.minutes": {"minutes"},
+    "chosen.pain": {"score"},
+    "schedule.current": {"label", "time", "days", "command"},
+    "schedule.unset": {"label", "command"},
+    "err.arg_too_long": {"command"},
+    "schedule.next_none": set(),
+    "reply.thanks": set(),
+    "reply.no_change": set(),
+    "reply.pain_offer": set(),
+    "reply.later_nothing": set(),
+    "err.walk_times": set(),
+    "err.pain_typed": set(),
     "pause.set": {"date"},
     "pause.already": set(),
     "resume.done": set(),
@@ -118,7 +143,7 @@ UI_KEYS: dict[str, set[str]] = {
     "stretch.rest_day": set(),
     "reminder.footer_cue": {"cue"},
     "reminder.snoozed": {"time"},
-    "reminder.skipped": set(),
+    "reminder.skipped": {"next"},
     "reminder.stale": set(),
     "walk.ask_minutes": set(),
     "walk.ask_minutes_other": set(),
@@ -166,12 +191,12 @@ UI_KEYS: dict[str, set[str]] = {
             "empty",
             "stale_button",
             "not_yours",
-            "flood",
             "need_start",
             "edited",
             "forwarded",
         ]
     },
+    "err.flood": {"seconds"},
     "err.generic": {"emergency_number"},
     "err.unsupported_media": {"emergency_number"},
 }
@@ -182,6 +207,7 @@ HELP_COMMANDS = [
     "/aftermeal",
     "/ate",
     "/schedule",
+    "/limit",
     "/pause",
     "/resume",
     "/quiet",
@@ -250,6 +276,11 @@ def test_interval_reminders_use_interval_and_rounds(catalog: Catalog, lang: str)
 @pytest.mark.parametrize("lang", ["en", "de"])
 def test_walk_encourage_has_at_least_6_variants(catalog: Catalog, lang: str) -> None:
     assert len(catalog.variants(lang, "ui.walk.encourage")) >= 6
+
+
+@pytest.mark.parametrize(("count", "expected"), [(0, "0 walks"), (1, "1 walk"), (12, "12 walks")])
+def test_plural_forms_follow_the_count(catalog: Catalog, count: int, expected: str) -> None:
+    assert catalog.render("{n:# walk|# walks}", n=count) == expected
 
 
 def test_english_and_german_have_the_same_keys(catalog: Catalog) -> None:

@@ -484,8 +484,15 @@ def test_spike_screen_runs_on_high_pain_or_alarming_words(
         pytest.param([0], [], 1, id="a walk today starts a streak"),
         pytest.param([-2, -1, 0], [], 3, id="three days in a row"),
         pytest.param([-2, -1], [], 2, id="no walk yet today keeps yesterday's streak"),
-        pytest.param([-3, -2], [], 0, id="a missed yesterday ends the streak"),
-        pytest.param([-3, -1, 0], [], 2, id="a gap breaks the streak"),
+        pytest.param([-3, -2], [], 2, id="a rest day yesterday keeps the streak"),
+        pytest.param([-3, -1, 0], [], 3, id="a rest day between walks keeps it"),
+        pytest.param([-3, 0], [], 2, id="two rest days in a row are allowed"),
+        pytest.param([-4, 0], [], 1, id="three rest days in a row end it"),
+        pytest.param([-6, -4, -2, 0], [], 3, id="a third rest day in a week ends it"),
+        pytest.param([-7, -5, -4, -2, 0], [], 4, id="two rest days in each week keep it"),
+        pytest.param(
+            [-4, -3], [], 2, id="walks on Thursday and Friday, on Sunday evening: streak 2"
+        ),
         pytest.param([-3, -1, 0], [-2], 3, id="a paused day does not break it"),
         pytest.param([-3, -2, -1, 0], [-2], 3, id="a paused day does not count"),
         pytest.param([-4, -3], [-2, -1], 2, id="a pause up to today keeps the streak"),
