@@ -81,6 +81,12 @@ def check_text(catalog: Catalog, lang: str, kind: str) -> str:
     return catalog.text(lang, f"safetycheck.{kind}", signs=catalog.text(lang, "safetycheck.signs"))
 
 
+def schedule_line(catalog: Catalog, lang: str, weekly_day: int) -> str:
+    """The /schedule line: when the weekly check comes (it cannot be switched off)."""
+    day = catalog.text(lang, f"ui.weekday.{weekly_day}")
+    return catalog.text(lang, "safetycheck.schedule", day=day, time=SLOT.strftime("%H:%M"))
+
+
 def check_buttons(catalog: Catalog, lang: str, check_id: int) -> Buttons:
     """[No, none of these] on its own row, then [Yes, one or more] [Not sure]."""
 

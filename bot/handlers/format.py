@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.handlers.common import Turn
 from bot.services import schedules
 from jobs.rules import MEAL_KINDS
+from jobs.safety_check import schedule_line
 
 WORKDAYS = frozenset(range(5))
 WEEKEND = frozenset({5, 6})
@@ -78,6 +79,7 @@ async def schedule_summary(turn: Turn) -> str:
         lines.append(
             turn.t("ui.schedule.paused_until", date=person.paused_until.strftime("%d.%m.%Y"))
         )
+    lines.append(schedule_line(turn.rt.catalog, turn.lang, person.weekly_day))
     dues = [v.next_due_at for v in views if v.next_due_at]  # views are loaded already
     if dues:
         lines.append(turn.t("ui.schedule.next", when=fmt_next(turn, min(dues))))

@@ -5,6 +5,7 @@ Time moves on the fake clock; the hourly chores run as APScheduler runs them eve
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -348,3 +349,42 @@ async def test_daily_for_seven_days_after_an_urgent_episode(
             check_text(h, "en", "weekly")
         ]
         assert await count(h, Delivery, Delivery.kind == "safety_check") == 8
+
+
+@pytest.mark.parametrize(
+    ("lang", "line"),
+    [
+        ("en", "Safety check: every Sun from 11:00 (it stays on, for your safety)"),
+        ("de", "Sicherheits-Check: jeden So ab 11:00 (bleibt an, für deine Sicherheit)"),
+    ],
+)
+async def test_schedule_shows_the_check_and_offers_no_way_to_turn_it_off(
+    database_url: str, lang: str, line: str
+) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(7010, "Alex", language_code=lang)
+        await h.onboard(alex)
+        replies = await h.send(alex, "/schedule")
+        summary = next(r for r in replies if r.buttons)
+        assert line in summary.plain.splitlines()
+        assert not [d for r in replies for d in r.callback_data if (d or "").startswith("sc:")]
+
+
+async def test_export_holds_the_checks_and_delete_erases_them(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(7011, "Alex")
+        await h.onboard(alex)
+        check = await the_check(h, alex)
+        _, which = await h.tap(alex, check, "Not sure")
+        replies = await h.send(alex, "/export")
+        exported = json.loads(
+            next(r for r in replies if r.filename and r.filename.endswith(".json")).document
+        )  # type: ignore[arg-type]
+        (row,) = exported["safety_checks"]
+        assert (row["kind"], row["answer"], row["local_date"]) == ("weekly", "unsure", "2026-01-11")
+        replies = await h.send(alex, "/delete")
+        await h.tap(alex, replies[-1], 0)
+        assert await count(h, SafetyCheck) == 0
+        # The safety line is not sent to someone who erased everything.
+        await h.advance(timedelta(minutes=16))
+        assert h.stand.transcript(ESCALATION_CHAT) == []
