@@ -74,12 +74,9 @@ async def on_typed_answer(update: Update, ctx: Ctx) -> None:
         turn = await open_turn(ctx, update, db, create=False)
         person = turn.person
         if answer is not None and person is not None and person.consent_at is not None:
-            check = await safety_check.typed_target(db, person, turn.now)
-            if check is not None:
-                deps = redflags.Deps(ctx.rt.catalog, ctx.rt.settings)
-                outcome = await safety_check.answer(
-                    db, deps, person, turn.lang, check.id, answer, turn.now, typed=True
-                )
+            deps = redflags.Deps(ctx.rt.catalog, ctx.rt.settings)
+            outcome = await safety_check.answer_typed(db, deps, person, turn.lang, answer, turn.now)
+            if outcome is not None:
                 _show(turn, outcome)
     if outcome is None:
         await fallback.on_text(update, ctx)

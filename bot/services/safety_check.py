@@ -35,20 +35,25 @@ class Outcome:
     not_yours: bool = False
 
 
-async def typed_target(session: AsyncSession, person: Person, now: datetime) -> SafetyCheck | None:
-    """The check a typed yes / no / not sure answers: the latest, if sent in the last day and
-    still waiting for an answer or for its sign."""
+async def answer_typed(
+    session: AsyncSession,
+    deps: redflags.Deps,
+    person: Person,
+    lang: str,
+    reply: str,
+    now: datetime,
+) -> Outcome | None:
+    """A typed yes / no / not sure: the answer to the latest check if it was sent in the last
+    day and still waits for an answer (or for its sign); None when no check waits."""
     check = await session.scalar(
         select(SafetyCheck)
         .where(SafetyCheck.person_id == person.id, SafetyCheck.created_at >= now - TYPED_WINDOW)
         .order_by(SafetyCheck.id.desc())
         .limit(1)
     )
-    if check is None or (check.answer is not None and check.flag is not None):
+    if check is None or check.answer == "no" or check.flag is not None:
         return None
-    if check.answer == "no":
-        return None
-    return check
+    return await answer(session, deps, person, lang, check.id, reply, now, typed=True)
 
 
 def _answered(deps: redflags.Deps, lang: str, question: str, label_key: str) -> str:

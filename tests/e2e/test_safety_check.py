@@ -256,9 +256,13 @@ async def test_typed_answers_work_too(database_url: str) -> None:
                     .where(Person.telegram_user_id == who.user_id)
                 )
             assert stored == answer
-        # Answered: the same word now is ordinary text again.
+        # Answered "no": the same word now is ordinary text again.
         (fallback,) = await h.send(people[0], "no")
         assert fallback.text == h.runtime.catalog.text("en", "ui.fallback.text")
+        # A yes still waiting for its sign is not ended by a later typed word: the question again.
+        (again,) = await h.send(people[3], "no")
+        assert again.text == h.runtime.catalog.text("en", "safetycheck.which")
+        assert len(again.buttons) == 4
 
 
 async def test_a_repeated_or_stale_tap_changes_nothing_and_says_so(database_url: str) -> None:
