@@ -5,6 +5,7 @@ Time moves on the fake clock; the hourly chores run as APScheduler runs them eve
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -12,7 +13,11 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
+from bot.app import build_runtime
 from bot.models import Delivery, Escalation, Person, SafetyCheck, SymptomReport
+from jobs.delivery import Sender
+from jobs.dispatcher import Dispatcher
+from jobs.safety_check import send_safety_checks
 from jobs.scheduler import hourly_chores
 from tests.e2e.harness import ESCALATION_CHAT, Harness, running_bot
 from tests.stand import BotMessage
@@ -392,3 +397,34 @@ async def test_export_holds_the_checks_and_delete_erases_them(database_url: str)
         # The safety line is not sent to someone who erased everything.
         await h.advance(timedelta(minutes=16))
         assert h.stand.transcript(ESCALATION_CHAT) == []
+
+
+async def test_two_workers_send_each_person_one_check(database_url: str) -> None:
+    """A second worker on the same database runs the same chore at the same moment: the stand
+    sees one check per person (each worker has its own dispatcher and sender)."""
+    async with running_bot(database_url) as h:
+        people = [
+            h.stand.person(7200 + i, f"P{i}", language_code=("en", "de")[i % 2]) for i in range(4)
+        ]
+        for who in people:
+            await h.onboard(who)
+        other = build_runtime(h.settings, clock=h.clock)
+        other.sender = Sender(h.application.bot, other)
+        other.dispatcher = Dispatcher(other)
+        await other.sender.start()
+        try:
+            h.clock.set(SUNDAY_NOON_BERLIN)
+
+            async def second_worker() -> None:
+                assert other.dispatcher is not None
+                if await send_safety_checks(other, SUNDAY_NOON_BERLIN):
+                    await other.dispatcher.tick()
+
+            await asyncio.gather(hourly(h), second_worker())
+            await other.sender.drain(10)
+            await h.tick()
+            await other.sender.drain(10)
+        finally:
+            await other.sender.stop()
+            await other.extras["engine"].dispose()
+        assert [len(checks(h, who)) for who in people] == [1, 1, 1, 1]
