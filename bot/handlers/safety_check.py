@@ -12,9 +12,9 @@ from telegram.ext import filters
 from bot.context import Ctx
 from bot.handlers import fallback
 from bot.handlers.common import Turn, deliver, open_turn, person_handler
-from bot.handlers.safety import message_text
+from bot.handlers.safety import deps, message_text, reach
 from bot.parsing import parse_answer
-from bot.services import redflags, safety_check
+from bot.services import safety_check
 from jobs.safety_check import ANSWERS
 
 # sc:<check>:<n|y|u> answers the check; sc:<check>:w:<sign> picks the sign after a yes.
@@ -52,15 +52,15 @@ async def on_check_button(update: Update, ctx: Ctx, turn: Turn) -> None:
     if match is None:
         turn.say("ui.err.stale_button")
         return
-    deps = redflags.Deps(ctx.rt.catalog, ctx.rt.settings)
+    d, who = deps(ctx), reach(turn)
     check_id, reply, sign = int(match[1]), match[2], match[3]
     if reply is not None:
         outcome = await safety_check.answer(
-            turn.db, deps, turn.person, turn.lang, check_id, ANSWERS[reply], turn.now
+            turn.db, d, turn.person, who, turn.lang, check_id, ANSWERS[reply], turn.now
         )
     else:
         outcome = await safety_check.choose_sign(
-            turn.db, deps, turn.person, turn.lang, check_id, sign, turn.now
+            turn.db, d, turn.person, who, turn.lang, check_id, sign, turn.now
         )
     _show(turn, outcome)
 
@@ -74,8 +74,9 @@ async def on_typed_answer(update: Update, ctx: Ctx) -> None:
         turn = await open_turn(ctx, update, db, create=False)
         person = turn.person
         if answer is not None and person is not None and person.consent_at is not None:
-            deps = redflags.Deps(ctx.rt.catalog, ctx.rt.settings)
-            outcome = await safety_check.answer_typed(db, deps, person, turn.lang, answer, turn.now)
+            outcome = await safety_check.answer_typed(
+                db, deps(ctx), person, reach(turn), turn.lang, answer, turn.now
+            )
             if outcome is not None:
                 _show(turn, outcome)
     if outcome is None:

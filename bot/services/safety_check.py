@@ -1,5 +1,5 @@
 """Answers to the safety check (spec §5.4): "no" ends it; "yes" or "not sure" asks which sign,
-and the sign goes into the existing emergency flow (bot/services/redflags.py's raise_flag).
+and the sign goes into the existing emergency flow (bot.safety.episodes.raise_flag).
 
 Each check is answered once: a repeated or stale tap changes nothing and says so. A "yes" that
 never gets a sign is not dropped: after 15 minutes the person gets the safety line and the clinic
@@ -15,13 +15,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Delivery, Person, SafetyCheck, SymptomReport
-from bot.services import redflags
-from jobs.outgoing import PRIORITY_RED_FLAG, Buttons, Outgoing
+from bot.safety import checkins, episodes, texts
+from bot.safety.episodes import Deps
+from bot.safety.outbox import Post
+from bot.safety.texts import Reach
+from jobs.outgoing import Buttons, Outgoing
 from jobs.safety_check import ANSWER_BUTTONS, SIGNS, check_text, sign_buttons
 
-SAFETY_NET = timedelta(minutes=15)  # a "yes" with no sign chosen by then gets the safety line
+SAFETY_NET = checkins.CONFIRM_SAFETY_NET  # a "yes" with no sign chosen by then: the safety line
 TYPED_WINDOW = timedelta(days=1)  # a typed yes/no answers a check sent within this time
-ALL_SIGNS = ",".join(flag for _, flag in SIGNS.values())
+SIGN_FLAGS = tuple(flag for _, flag in SIGNS.values())
+ALL_SIGNS = ",".join(SIGN_FLAGS)
 
 
 @dataclass
@@ -37,8 +41,9 @@ class Outcome:
 
 async def answer_typed(
     session: AsyncSession,
-    deps: redflags.Deps,
+    deps: Deps,
     person: Person,
+    reach: Reach,
     lang: str,
     reply: str,
     now: datetime,
@@ -53,18 +58,19 @@ async def answer_typed(
     )
     if check is None or check.answer == "no" or check.flag is not None:
         return None
-    return await answer(session, deps, person, lang, check.id, reply, now, typed=True)
+    return await answer(session, deps, person, reach, lang, check.id, reply, now, typed=True)
 
 
-def _answered(deps: redflags.Deps, lang: str, question: str, label_key: str) -> str:
+def _answered(deps: Deps, lang: str, question: str, label_key: str) -> str:
     label = deps.catalog.text(lang, label_key)
     return question + "\n\n" + deps.catalog.text(lang, "safetycheck.chosen", answer=label)
 
 
 async def answer(
     session: AsyncSession,
-    deps: redflags.Deps,
+    deps: Deps,
     person: Person,
+    reach: Reach,
     lang: str,
     check_id: int,
     reply: str,
@@ -94,7 +100,7 @@ async def answer(
         outcome.edit_message_id = await session.scalar(
             select(Delivery.message_id).where(Delivery.id == check.delivery_id)
         )
-    params = redflags.number_params(person, deps.settings)
+    params = episodes.params(deps, person, lang)
     if reply == "no":
         outcome.texts.append((catalog.text(lang, "safetycheck.no_thanks", **params), ()))
         return outcome
@@ -105,18 +111,19 @@ async def answer(
     session.add(report)
     await session.flush()
     check.report_id = report.id
-    _plan_safety_net(session, deps, person, lang, check, report.id, now)
+    await _plan_safety_net(session, deps, person, reach, lang, check, report.id, now)
     outcome.texts.extend(_ask_sign(deps, lang, check.id).texts)
     return outcome
 
 
-def _ask_sign(deps: redflags.Deps, lang: str, check_id: int) -> Outcome:
+def _ask_sign(deps: Deps, lang: str, check_id: int) -> Outcome:
     buttons = sign_buttons(deps.catalog, lang, check_id)
     return Outcome(texts=[(deps.catalog.text(lang, "safetycheck.which"), buttons)])
 
 
-def _operator_answers(deps: redflags.Deps, check: SafetyCheck, key: str) -> str:
-    lang = deps.catalog.default_language
+def _operator_answers(deps: Deps, check: SafetyCheck, key: str) -> str:
+    """How the check went, for the clinic's alert (in the clinic's language)."""
+    lang = deps.clinic_lang
     assert check.answer is not None
     return deps.catalog.text(
         lang, f"safetycheck.operator.{key}",
@@ -125,10 +132,11 @@ def _operator_answers(deps: redflags.Deps, check: SafetyCheck, key: str) -> str:
     )  # fmt: skip
 
 
-def _plan_safety_net(
+async def _plan_safety_net(
     session: AsyncSession,
-    deps: redflags.Deps,
+    deps: Deps,
     person: Person,
+    reach: Reach,
     lang: str,
     check: SafetyCheck,
     report_id: int,
@@ -138,36 +146,25 @@ def _plan_safety_net(
     clinic (both dropped by the dispatcher once the report is answered)."""
     due = now + SAFETY_NET
     cond = {"unless_report_answered": report_id}
-    params = redflags.number_params(person, deps.settings)
-    line = deps.catalog.text(lang, "safetycheck.safety_net", **params)
-    rows: list[tuple[int, str, str]] = [(person.chat_id, "safety_net", line)]
+    post = Post(session, now, person)
+    line = deps.catalog.text(lang, "safetycheck.safety_net", **episodes.params(deps, person, lang))
+    post.to_person(line, at=due, when=cond, kind="safety_net")
     chat = deps.settings.escalation_chat_id
     if chat is not None:
-        alert, _ = redflags.operator_alert(
-            deps, person, tier="emergency", flags=ALL_SIGNS, esc_id=None, text=None, now=due,
+        alert = texts.alert(
+            deps.catalog, deps.clinic_lang, episodes.profile(deps, person, reach),
+            tier="emergency", flags=SIGN_FLAGS, text=None, now=due,
             answers=_operator_answers(deps, check, "unanswered"),
         )  # fmt: skip
-        rows.append((chat, "operator", alert))
-    for chat_id, kind, text in rows:
-        session.add(
-            Delivery(
-                person_id=person.id,
-                chat_id=chat_id,
-                kind=kind,
-                priority=PRIORITY_RED_FLAG,
-                payload={"text": text, "buttons": [], **cond},
-                due_at=due,
-                status="scheduled",
-                attempts=0,
-                answered=False,
-            )  # fmt: skip
-        )
+        post.to_clinic(chat, alert, at=due, when=cond)
+    await post.flush()
 
 
 async def choose_sign(
     session: AsyncSession,
-    deps: redflags.Deps,
+    deps: Deps,
     person: Person,
+    reach: Reach,
     lang: str,
     check_id: int,
     code: str,
@@ -191,8 +188,8 @@ async def choose_sign(
         report = await session.get(SymptomReport, check.report_id)
         if report is not None:
             report.confirmed = True
-    outgoing = await redflags.raise_flag(
-        session, deps, person, flags=(flag,), text=None, source="check", now=now,
+    outgoing = await episodes.raise_flag(
+        session, deps, person, reach, flags=(flag,), text=None, source="check", now=now,
         answers=_operator_answers(deps, check, "answered"),
     )  # fmt: skip
     return Outcome(outgoing=outgoing, edit=_answered(deps, lang, which, f"safetycheck.btn.{name}"))

@@ -58,6 +58,13 @@ def walk_reminders(h: Harness, who: Who) -> list[BotMessage]:
     ]
 
 
+def tier_text(h: Harness, lang: str, flag: str) -> str:
+    """The emergency message as a person with reminders sees it (number 112: they are in Berlin)."""
+    catalog = h.runtime.catalog
+    body = catalog.text(lang, f"redflags.{flag}.message", emergency_number="112")
+    return f"{body}\n{catalog.text(lang, 'redflags.tail.emergency_paused')}"
+
+
 def check_text(h: Harness, lang: str, kind: str = "weekly") -> str:
     catalog = h.runtime.catalog
     return catalog.text(lang, f"safetycheck.{kind}", signs=catalog.text(lang, "safetycheck.signs"))
@@ -139,9 +146,7 @@ async def test_yes_asks_which_sign_then_gives_the_emergency_answer(database_url:
         ]  # fmt: skip
         replies = await h.tap(alex, which, "Peeing has changed")
         emergency = [m for m in replies if not m.edited]
-        assert [m.text for m in emergency] == [
-            h.runtime.catalog.text("en", "redflags.E1.message", emergency_number="112")
-        ]
+        assert [m.text for m in emergency] == [tier_text(h, "en", "E1")]
         assert "112" in emergency[0].plain
         assert h.stand.current(which).inline_buttons == []  # type: ignore[union-attr]
         # The episode is open, the clinic is alerted with the flag and how it was raised.
@@ -188,9 +193,7 @@ async def test_not_sure_counts_as_yes_and_an_unanswered_yes_reaches_the_clinic(
         assert "15 minutes" in alert.plain
         # The sign chosen later still goes into the emergency flow.
         replies = await h.tap(anna, which, "Beide Beine schwach/taub")
-        assert [m.text for m in replies if not m.edited] == [
-            h.runtime.catalog.text("de", "redflags.E5.message", emergency_number="112")
-        ]
+        assert [m.text for m in replies if not m.edited] == [tier_text(h, "de", "E5")]
         assert (await person_row(h, anna)).open_tier == "emergency"
         assert len(h.stand.transcript(ESCALATION_CHAT)) == 2
 
