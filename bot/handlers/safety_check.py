@@ -14,7 +14,7 @@ from bot.handlers import fallback
 from bot.handlers.common import Turn, deliver, open_turn, person_handler
 from bot.handlers.safety import deps, message_text, reach
 from bot.parsing import parse_answer
-from bot.services import safety_check
+from bot.safety import safety_check
 from jobs.safety_check import ANSWERS
 
 # sc:<check>:<n|y|u> answers the check; sc:<check>:w:<sign> picks the sign after a yes.
