@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     Time,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -141,6 +142,7 @@ class Delivery(Base):
     )
     chat_id: Mapped[int] = mapped_column(BigInteger)
     # reminder | redflag | operator | checkin | safety_net | weekly | broadcast | morning_check
+    # | safety_check
     kind: Mapped[str] = mapped_column(String(16))
     priority: Mapped[int] = mapped_column(SmallInteger, default=5)  # 0 = red-flag lane
     # The rule that made it: a record, not a foreign key (no per-row check at the morning peak,
@@ -227,3 +229,26 @@ class Escalation(Base):
     acknowledged_by: Mapped[int | None] = mapped_column(BigInteger)
     resolved_at: Mapped[datetime | None]
     last_reply_at: Mapped[datetime | None]
+
+
+class SafetyCheck(Base):
+    """The one-tap safety check (spec §5.4): weekly for everyone, daily after an episode.
+
+    One row per person and local day, claimed before anything is sent: the unique key is what
+    keeps two workers from sending the same check. The answer is stored once.
+    """
+
+    __tablename__ = "safety_checks"
+    __table_args__ = (UniqueConstraint("person_id", "local_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    local_date: Mapped[date] = mapped_column(Date)  # the person's day it was sent for
+    kind: Mapped[str] = mapped_column(String(8))  # weekly | daily
+    created_at: Mapped[datetime]
+    # Records, not foreign keys (like deliveries.rule_id): the outbox and reports keep growing.
+    delivery_id: Mapped[int | None] = mapped_column(Integer)
+    report_id: Mapped[int | None] = mapped_column(Integer)  # the report a "yes" opened
+    answer: Mapped[str | None] = mapped_column(String(8))  # no | yes | unsure
+    answered_at: Mapped[datetime | None]
+    flag: Mapped[str | None] = mapped_column(String(4))  # the sign chosen after a "yes"

@@ -15,6 +15,7 @@ from telegram.ext import Application, Job
 
 from bot.context import Ctx, Runtime
 from jobs.chores import purge_old_logs, weekly_summaries
+from jobs.safety_check import send_safety_checks
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def plan_wake(application: Application, rt: Runtime, due: datetime) -> None:  # 
 
 
 async def hourly_chores(context: Ctx) -> None:
-    """Weekly summaries (Sunday evening, local time) and the retention purge."""
+    """Weekly summaries (Sunday evening, local time), the retention purge, the safety check."""
     rt = context.rt
     now = rt.clock.now()
     try:
@@ -64,6 +65,11 @@ async def hourly_chores(context: Ctx) -> None:
             await purge_old_logs(rt, now)
     except Exception:
         log.exception("hourly chores failed; they run again in an hour")
+    try:  # on its own: a failing summary must not hold back the safety check
+        if await send_safety_checks(rt, now):
+            await dispatch(context)
+    except Exception:
+        log.exception("safety checks failed; they run again in an hour")
 
 
 def start_scheduling(application: Application, rt: Runtime) -> None:  # type: ignore[type-arg]

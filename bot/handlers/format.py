@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.handlers.common import Turn
 from bot.services import schedules
 from jobs.rules import MEAL_KINDS
+from jobs.safety_check import schedule_line
 
 WORKDAYS = frozenset(range(5))
 WEEKEND = frozenset({5, 6})
@@ -97,6 +98,7 @@ async def schedule_summary(turn: Turn) -> str:
         lines.append(
             turn.t("ui.schedule.paused_until", date=person.paused_until.strftime("%d.%m.%Y"))
         )
+    lines.append(schedule_line(turn.rt.catalog, turn.lang, person.weekly_day))
     if any(v.local_time for v in views):
         nxt = await schedules.next_sent(turn.db, person, turn.now)
         lines.append(

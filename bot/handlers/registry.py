@@ -19,6 +19,7 @@ from bot.handlers import (
     guards,
     privacy,
     safety,
+    safety_check,
     schedule,
     start,
     walks,
@@ -66,13 +67,15 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     add(MessageHandler(filters.COMMAND, fallback.on_unknown_command), GROUP_MAIN)
     add(MessageHandler(filters.LOCATION, start.on_location), GROUP_MAIN)
     add(MessageHandler(MEDIA, fallback.on_media), GROUP_MAIN)
+    add(MessageHandler(safety_check.TYPED_ANSWER, safety_check.on_typed_answer), GROUP_MAIN)
     add(MessageHandler(filters.TEXT, fallback.on_text), GROUP_MAIN)
 
     buttons = {
         r"^ob:": start.on_onboarding_button, r"^lang:": start.on_language_button,
         r"^rf:pin$": safety.pin_list, r"^rf:": safety.on_redflag_button,
         r"^op:ack:": safety.on_operator_ack, r"^w:": walks.on_walk_button, r"^mc:": walks.on_morning_check,
-        r"^sch:": schedule.on_schedule_button, r"^ct:[yn]:": contact.on_contact_button,
+        r"^sch:": schedule.on_schedule_button, r"^sc:": safety_check.on_check_button,
+        r"^ct:[yn]:": contact.on_contact_button,
         r"^del:": privacy.on_delete_button, r"^adm:": admin.on_broadcast_button,
     }  # fmt: skip
     for pattern, callback in buttons.items():

@@ -11,9 +11,18 @@ from typing import Any
 from sqlalchemy import delete, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Delivery, Escalation, PainLog, Person, ReminderRule, SymptomReport, WalkLog
+from bot.models import (
+    Delivery,
+    Escalation,
+    PainLog,
+    Person,
+    ReminderRule,
+    SafetyCheck,
+    SymptomReport,
+    WalkLog,
+)
 
-PERSON_TABLES = (ReminderRule, WalkLog, PainLog, SymptomReport, Escalation)
+PERSON_TABLES = (ReminderRule, WalkLog, PainLog, SymptomReport, Escalation, SafetyCheck)
 
 
 def _plain(value: Any) -> Any:
@@ -63,6 +72,6 @@ async def erase(session: AsyncSession, person: Person) -> None:
     await session.execute(delete(Delivery).where(Delivery.person_id == person.id))
     await session.execute(delete(WalkLog).where(WalkLog.person_id == person.id))
     await session.execute(delete(Escalation).where(Escalation.person_id == person.id))
-    for model in (ReminderRule, PainLog, SymptomReport):
+    for model in (ReminderRule, PainLog, SymptomReport, SafetyCheck):
         await session.execute(delete(model).where(model.person_id == person.id))
     await session.execute(delete(Person).where(Person.id == person.id))
