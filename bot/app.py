@@ -22,9 +22,10 @@ from bot.db import check_database, create_engine, describe_url, session_factory
 from bot.detector import Detector
 from bot.handlers.registry import register
 from bot.metrics import Metrics
-from bot.telegram_http import AiohttpRequest
+from bot.telegram_http import AiohttpRequest, UpdatesRequest
 from bot.updates import PerPersonProcessor
 from bot.web import WEBHOOK_PATH, build_health_app, build_webhook_app, start_listener
+from jobs import leases
 from jobs.delivery import Sender
 from jobs.dispatcher import Dispatcher
 from jobs.scheduler import start_scheduling
@@ -115,7 +116,7 @@ def build_application(settings: Settings, runtime: Runtime) -> WalkwellApplicati
         .context_types(ContextTypes(context=Ctx))
         .concurrent_updates(PerPersonProcessor(16))
         .request(AiohttpRequest(pool_size=64, pool_timeout=10))
-        .get_updates_request(AiohttpRequest(pool_size=1, pool_timeout=10))
+        .get_updates_request(UpdatesRequest(pool_size=1, pool_timeout=10))
         .build()
     )
     application.bot_data["runtime"] = runtime
@@ -301,6 +302,9 @@ async def serve(
             await set_commands(application, runtime.catalog)
         except TelegramError as exc:  # the command menu is a convenience: never a reason to stop
             log.warning("could not set the command menu (%s); carrying on", type(exc).__name__)
+        # Rows a killed run of this worker was sending go back to the outbox now: the first
+        # tick sends them, instead of waiting for their leases to run out.
+        await leases.take_over_own_leases(runtime)
         await application.start()
         try:
             await runtime.sender.start()
@@ -328,6 +332,9 @@ async def serve(
             with contextlib.suppress(Exception):
                 await application.updater.stop()  # type: ignore[union-attr]
             await application.idle()  # type: ignore[attr-defined]
+            if application.job_queue is not None:  # no tick may claim rows from here on
+                await application.job_queue.stop(wait=True)
             await runtime.sender.stop()
             await application.stop()
             runtime.detector.close()
+            await leases.close(runtime)

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from sqlalchemy import Select, Table, bindparam, func, insert, or_, select, text, update
 
-from bot.models import Delivery, Escalation, Person, ReminderRule, SymptomReport
+from bot.models import Delivery, Escalation, LeaseOwner, Person, ReminderRule, SymptomReport
 from bot.safety.lifecycle import LIVE
-from jobs.outgoing import PRIORITY_REMINDER, Outgoing
+from jobs.leases import LEASE, SAFETY_LEASE
+from jobs.outgoing import PRIORITY_RED_FLAG, PRIORITY_REMINDER, Outgoing
 from jobs.render import render_reminder
 from jobs.rules import HELD_TIERS, ONE_OFF_KINDS, gate, local_instant, next_due
 
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
 CLAIM_LANES = 3  # PostgreSQL: while one lane waits for the database, another computes
 RENDER_SLICE = 250  # reminders rendered between two yields to the event loop (other lanes)
 # One UPDATE for a whole claimed batch (an executemany sends one statement per row). The
@@ -45,10 +45,11 @@ ADVANCE_PG = text(
 # is either being sent now (claimed by this worker) or recorded as missed.
 RECORD_PG = text(
     "INSERT INTO deliveries (person_id, chat_id, kind, priority, rule_id, reminder_kind, due_at, "
-    "status, attempts, claimed_at, answered) SELECT r.person_id, v.chat_id, 'reminder', "
-    f"{PRIORITY_REMINDER}, r.id, r.kind, r.next_due_at, "
+    "status, attempts, claimed_at, claimed_by, answered) SELECT r.person_id, v.chat_id, "
+    f"'reminder', {PRIORITY_REMINDER}, r.id, r.kind, r.next_due_at, "
     "CASE WHEN v.sending THEN 'sending' ELSE 'missed' END, 0, "
-    "CASE WHEN v.sending THEN CAST(:now AS timestamptz) END, false "
+    "CASE WHEN v.sending THEN CAST(:now AS timestamptz) END, "
+    "CASE WHEN v.sending THEN CAST(:owner AS varchar) END, false "
     "FROM unnest(CAST(:rule_ids AS integer[]), CAST(:chat_ids AS bigint[]), "
     "CAST(:sending AS boolean[])) AS v(rule_id, chat_id, sending) "
     "JOIN reminder_rules AS r ON r.id = v.rule_id WHERE r.id = ANY(CAST(:rule_ids AS integer[])) "
@@ -238,6 +239,7 @@ class Dispatcher:
                     "chat_ids": [due.chat_id for due, _ in recorded],
                     "sending": [status == "sending" for _, status in recorded],
                     "now": now,
+                    "owner": LeaseOwner.name,
                 },
             )
         return {rule_id: delivery_id for rule_id, delivery_id in inserted}
@@ -248,7 +250,8 @@ class Dispatcher:
             "person_id": due.person_id, "chat_id": due.chat_id, "kind": "reminder",
             "priority": PRIORITY_REMINDER, "rule_id": due.rule_id, "reminder_kind": due.kind,
             "due_at": due.due_at, "status": status, "attempts": 0,
-            "claimed_at": now if status == "sending" else None, "answered": False,
+            "claimed_at": now if status == "sending" else None,
+            "claimed_by": LeaseOwner.name if status == "sending" else None, "answered": False,
             "escalation_id": None, "payload": None,
         }  # fmt: skip
 
@@ -308,8 +311,14 @@ class Dispatcher:
                 items.append(Outgoing.from_row(row))
             if claimed:
                 await session.execute(
-                    update(D).where(D.c.id.in_(claimed)).values(status="sending", claimed_at=now)
+                    update(D)
+                    .where(D.c.id.in_(claimed))
+                    .values(status="sending", claimed_at=now, claimed_by=LeaseOwner.name)
                 )
+            retaken = [row.id for row in rows if row.status == "sending" and row.id in claimed]
+            if retaken:  # its holder died mid-send: it may have gone out already
+                self.rt.metrics.retaken.inc(len(retaken))
+                await session.execute(update(D).where(D.c.id.in_(retaken)).values(retaken=True))
             if skipped:
                 await session.execute(update(D).where(D.c.id.in_(skipped)).values(status="skipped"))
         result.outbox += len(items)
@@ -335,6 +344,10 @@ def outbox_due(now: datetime, batch: int) -> Select[Any]:
             or_(
                 (D.c.status.in_(("queued", "scheduled"))) & (D.c.due_at <= now),
                 (D.c.status == "sending") & (D.c.claimed_at < now - LEASE),
+                # The red-flag lane's holder renews every few seconds: a dead one is seen soon.
+                (D.c.status == "sending")
+                & (D.c.priority == PRIORITY_RED_FLAG)
+                & (D.c.claimed_at < now - SAFETY_LEASE),
             ),
         )
         .order_by(D.c.priority, D.c.due_at)

@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import Ctx
+from bot.handlers.safety import assess_everywhere
 from messages.catalog import normalise_language
 
 WINDOW_SECONDS = 60.0
@@ -33,7 +34,28 @@ async def private_only(update: Update, ctx: Ctx) -> None:
     message = update.message
     if message is not None and message.text and message.text.startswith("/"):
         await message.reply_text(ctx.rt.catalog.text(_lang(update, ctx), "ui.err.group_chat"))
+    elif message is not None and (message.text or message.caption):
+        await _red_flag_in_group(update, ctx, message.text or message.caption or "")
     raise ApplicationHandlerStop
+
+
+async def _red_flag_in_group(update: Update, ctx: Ctx, text: str) -> None:
+    """A red flag wins in a group too: the emergency advice, and an invitation to talk privately
+    (nothing is stored: a group is not a person's private space)."""
+    rt = ctx.rt
+    assessment = assess_everywhere(text[:4096], rt.catalog.languages)
+    if not (assessment.is_red_flag or assessment.crisis):
+        return
+    assert update.message is not None
+    rt.metrics.red_flags.labels(assessment.tier).inc()
+    await update.message.reply_text(
+        rt.catalog.text(
+            _lang(update, ctx),
+            "redflags.group",
+            emergency_number=rt.settings.emergency_number,
+            bot=ctx.bot.username,
+        )  # fmt: skip
+    )
 
 
 class FloodGate:

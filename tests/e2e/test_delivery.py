@@ -1,0 +1,190 @@
+"""Delivery you can rely on: outages, slow answers, crashes (issue 16), against the real bot."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.models import Delivery, Escalation, SymptomReport
+from tests.e2e.harness import ADMIN_ID, ESCALATION_CHAT, Harness, running_bot
+from tests.e2e.test_reminders import BERLIN_8AM, reminders
+
+BERLIN_7PM = BERLIN_8AM + timedelta(hours=11)  # the default evening reminder, 19:00 in Berlin
+
+
+async def statuses(h: Harness) -> list[tuple[str, str]]:
+    async with h.runtime.sessions() as session:
+        rows = await session.execute(
+            select(Delivery.reminder_kind, Delivery.status)
+            .where(Delivery.kind == "reminder")
+            .order_by(Delivery.id)
+        )
+        return [(kind or "", status) for kind, status in rows]
+
+
+async def test_an_outage_keeps_a_reminder_until_telegram_is_back_then_records_it_missed(
+    database_url: str,
+) -> None:
+    async with running_bot(database_url) as h:
+        admin = h.stand.person(ADMIN_ID, "Op")
+        alex = h.stand.person(2101)
+        await h.onboard(alex)
+        # Telegram answers 500 to every send for 9 s: longer than the five attempts the sender
+        # used to make before giving up (about 7.5 s).
+        h.stand.outage(500)
+        await h.advance(BERLIN_8AM - h.clock.now())
+        await asyncio.sleep(9)
+        assert reminders(h, alex) == []
+        h.stand.outage(None)
+        await h.stand.wait_for(lambda: reminders(h, alex), timeout=15, what="the reminder")
+        await h.settle()
+        assert len(reminders(h, alex)) == 1
+        assert await statuses(h) == [("morning", "sent")]
+
+        # Down across the evening reminder and beyond the 30-minute window: recorded as missed
+        # (never sent late), and /stats counts it.
+        h.stand.outage(502)
+        await h.advance(BERLIN_7PM - h.clock.now())
+        await h.stand.wait_for(
+            lambda: (
+                len(h.stand.calls_to("sendMessage"))
+                >= 2 + sum(1 for c in h.stand.calls_to("sendMessage") if c.status == 200)
+            ),
+            timeout=10,
+            what="the evening reminder trying",
+        )
+        h.clock.set(BERLIN_7PM + timedelta(minutes=31))
+        await asyncio.sleep(6)  # the next probe finds the window passed
+        h.stand.outage(None)
+        await h.settle()
+        assert len(reminders(h, alex)) == 1
+        assert await statuses(h) == [("morning", "sent"), ("evening", "missed")]
+        (stats,) = await h.send(admin, "/stats")
+        assert "1 sent, 1 missed" in stats.plain
+        assert h.runtime.metrics.outage_waits._value.get() >= 2
+
+
+async def test_a_red_flag_with_a_nul_byte_is_stored_and_escalated(database_url: str) -> None:
+    """PostgreSQL cannot store NUL: control characters are removed where updates come in."""
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2102)
+        await h.onboard(alex)
+        replies = await h.send(
+            alex, "since this morning I can't pee\x00 and it's numb\x07 between my legs"
+        )
+        assert len(replies) == 1
+        assert "112" in replies[0].plain
+        async with h.runtime.sessions() as session:
+            (esc,) = await session.scalars(select(Escalation))
+            (report,) = await session.scalars(select(SymptomReport))
+        assert esc.tier == "emergency"
+        assert report.text == "since this morning I can't pee and it's numb between my legs"
+        (alert,) = h.stand.transcript(ESCALATION_CHAT)
+        assert "I can't pee and it's numb" in alert.plain
+
+
+async def test_a_red_flag_in_a_group_gets_the_emergency_advice_and_a_private_invitation(
+    database_url: str,
+) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2103)
+        group = h.stand.group(-556, "Walkers")
+        await h.stand.send(alex, "my friend can't pee and is numb between the legs", chat=group)
+        await h.stand.send(alex, "nice walk today everyone", chat=group)
+        await h.settle()
+        (reply,) = h.stand.transcript(group)
+        assert reply.plain.startswith("🚨")
+        assert "112" in reply.plain.splitlines()[0]
+        assert f"@{h.stand.bot_username}" in reply.plain
+        assert h.stand.transcript(alex) == []  # nothing sent to them unasked
+
+
+async def test_a_slow_answer_is_not_sent_twice_but_a_safety_message_is(database_url: str) -> None:
+    """An answer that never comes is unknowable: a reminder is recorded as unknown (and counted),
+    not sent again; the emergency answer is sent again (a second copy is better than none)."""
+    async with running_bot(database_url) as h:
+        admin = h.stand.person(ADMIN_ID, "Op")
+        alex = h.stand.person(2104)
+        await h.onboard(alex)
+        h.stand.slow("sendMessage", 6.0)  # delivered at once, answered after the 5 s timeout
+        await h.advance(BERLIN_8AM - h.clock.now())
+        await asyncio.sleep(7)
+        await h.settle()
+        assert len(reminders(h, alex)) == 1
+        assert await statuses(h) == [("morning", "unknown")]
+        (stats,) = await h.send(admin, "/stats")
+        assert "1 got no answer" in stats.plain
+        assert h.runtime.metrics.unknown._value.get() == 1
+
+        before = len(h.stand.transcript(alex))
+        h.stand.slow("sendMessage", 6.0)
+        await h.stand.send(alex, "since this morning I can't pee and it's numb between my legs")
+        await asyncio.sleep(7)
+        await h.settle()
+        answers = [m for m in h.stand.transcript(alex)[before:] if "112" in m.plain]
+        assert len(answers) == 2
+
+
+@pytest.mark.parametrize("what", ["/stop", "/pause 1 day", "red flag"])
+async def test_a_claimed_reminder_is_not_sent_after_the_person_stops_pauses_or_raises_a_red_flag(
+    database_url: str, what: str
+) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2105)
+        await h.onboard(alex)
+        # The reminder is claimed and queued, held by a 429, when the person's state changes.
+        h.stand.fail_next("sendMessage", 429, retry_after=4)
+        h.clock.set(BERLIN_8AM)
+        assert h.runtime.dispatcher is not None
+        await h.runtime.dispatcher.tick()
+        await h.stand.wait_for(
+            lambda: any(c.status == 429 for c in h.stand.calls_to("sendMessage")), timeout=10
+        )
+        assert await statuses(h) == [("morning", "sending")]
+        before = len(h.stand.transcript(alex))
+        text = "since this morning I can't pee and it's numb between my legs"
+        await h.stand.send(alex, text if what == "red flag" else what)
+        await h.stand.wait_for(lambda: len(h.stand.transcript(alex)) > before, timeout=10)
+        await asyncio.sleep(5)
+        await h.settle()
+        assert reminders(h, alex) == []
+        assert await statuses(h) == [("morning", "skipped")]
+
+
+async def test_moving_west_after_the_morning_reminder_brings_no_second_one_that_day(
+    database_url: str,
+) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2106)
+        await h.onboard(alex)
+        await h.advance(BERLIN_8AM - h.clock.now())  # 08:00 in Berlin
+        assert len(reminders(h, alex)) == 1
+        await h.advance(timedelta(minutes=30))  # 07:30 in London
+        (offer,) = await h.send(alex, "/timezone London")
+        await h.tap(alex, offer, 0)
+        await h.advance(timedelta(minutes=31))  # 08:01 in London, the same morning
+        assert len(reminders(h, alex)) == 1
+        await h.advance(datetime(2026, 1, 6, 8, 0, tzinfo=UTC) - h.clock.now())  # next morning
+        assert len(reminders(h, alex)) == 2
+
+
+async def test_moving_east_just_past_the_reminder_time_still_brings_that_days_reminder(
+    database_url: str,
+) -> None:
+    start = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)  # 06:30 in Kolkata
+    async with running_bot(database_url, start=start) as h:
+        priya = h.stand.person(2107)
+        await h.onboard(priya, place="Kolkata")
+        await h.advance(datetime(2026, 1, 5, 2, 20, tzinfo=UTC) - h.clock.now())
+        assert reminders(h, priya) == []  # 07:50 in Kolkata, 08:05 in Kathmandu
+        (offer,) = await h.send(priya, "/timezone Kathmandu")
+        await h.tap(priya, offer, 0)
+        await h.advance(timedelta(seconds=1))
+        assert len(reminders(h, priya)) == 1  # five minutes late, not lost
+        await h.advance(timedelta(minutes=20))  # 08:00 in Kolkata has passed too: nothing more
+        assert len(reminders(h, priya)) == 1
+        await h.advance(datetime(2026, 1, 6, 2, 15, tzinfo=UTC) - h.clock.now())  # 08:00 next day
+        assert len(reminders(h, priya)) == 2

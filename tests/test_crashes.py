@@ -1,0 +1,186 @@
+"""Real worker processes against the stand: kill -9, SIGTERM, several workers (issue 16).
+
+Each worker is `python -m bot run`, the command operators run, on the test's database. The stand
+runs in the test process; messages are counted per chat at the stand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+
+from sqlalchemy import insert
+
+from bot.db import create_engine
+from bot.models import Person, ReminderRule
+from tests.e2e.test_process import free_port
+from tests.stand import Stand
+
+ENV_KEEP = ("PATH", "HOME", "LANG", "PTB_TIMEDELTA", "PYTHONPATH")
+ESCALATION_CHAT = -100777
+EMERGENCY = "since this morning I can't pee and it's numb between my legs"
+FIRST_CHAT = 50_000_000
+
+
+class Worker:
+    """One `walkwell run` process."""
+
+    def __init__(self, stand: Stand, database_url: str, tmp: Path, name: str, **env: str) -> None:
+        self.stand, self.url, self.tmp, self.name, self.env = stand, database_url, tmp, name, env
+        self.proc: asyncio.subprocess.Process | None = None
+        self.log = tmp / f"{name}.log"
+
+    async def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if k in ENV_KEEP}
+        env.update(
+            TELEGRAM_BOT_TOKEN=self.stand.token,
+            TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{self.stand.port}",
+            DATABASE_URL=self.url,
+            WALKWELL_LISTEN_PORT=str(free_port()),
+            WALKWELL_ESCALATION_CHAT_ID=str(ESCALATION_CHAT),
+            WALKWELL_WORKER_ID=self.env.pop("WALKWELL_WORKER_ID", self.name),
+            WALKWELL_DISPATCH_INTERVAL="2",
+            **self.env,
+        )
+        with self.log.open("ab") as log_file:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", "--no-migrate", env=env, cwd=Path.cwd(),
+                stdout=log_file, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+
+    async def terminate(self, timeout: float = 30) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.proc.wait(), timeout)
+
+    async def wait(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+            await self.proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def workers(*ws: Worker) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        for w in ws:
+            await w.wait()
+
+
+def sent_per_chat(stand: Stand) -> Counter[int]:
+    return Counter(
+        int(c.params["chat_id"]) for c in stand.calls_to("sendMessage") if c.status == 200
+    )
+
+
+async def seed_reminders(url: str, count: int, due: datetime) -> None:
+    """`count` active people, each with a morning reminder due at `due`."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            people = [
+                {"telegram_user_id": FIRST_CHAT + i, "chat_id": FIRST_CHAT + i, "language": "en",
+                 "timezone": "Europe/Berlin", "status": "active", "created_at": due, "consent_at": due,
+                 "meal_delay_minutes": 20, "stenosis": False, "cue_count": 0, "reminder_count": 0,
+                 "weekly_day": 6}
+                for i in range(count)
+            ]  # fmt: skip
+            ids = (await conn.execute(insert(Person).returning(Person.id), people)).scalars().all()
+            await conn.execute(
+                insert(ReminderRule),
+                [{"person_id": pid, "kind": "morning", "local_time": dtime(8), "weekdays": 127,
+                  "delay_minutes": 0, "enabled": True, "next_due_at": due} for pid in ids],
+            )  # fmt: skip
+    finally:
+        await engine.dispose()
+
+
+async def test_a_killed_worker_restarted_sends_the_emergency_answer_at_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    """kill -9 while the emergency answer is held by a 429: the restarted worker sends it (and
+    the clinic's alert) within seconds, not after a two-minute lease."""
+    async with Stand() as stand:
+        stand.group(ESCALATION_CHAT, "Clinic")
+        alex = stand.person(7101)
+        a = Worker(stand, database_url, tmp_path, "w1")
+        async with workers(a):
+            await a.start()
+            await stand.wait_for(lambda: stand.waiting_polls > 0, timeout=60, what="a long poll")
+            stand.fail_next("sendMessage", 429, retry_after=60)
+            await stand.send(alex, EMERGENCY)
+            await stand.wait_for(
+                lambda: any(c.status == 429 for c in stand.calls_to("sendMessage")),
+                timeout=30,
+                what="the held first send",
+            )
+            await asyncio.sleep(1.0 + random.random() * 2)  # the update is confirmed by now
+            a.kill()
+            await a.proc.wait()  # type: ignore[union-attr]
+            assert stand.transcript(alex) == []
+            restarted = time.monotonic()
+            b = Worker(stand, database_url, tmp_path, "w1")
+            async with workers(b):
+                await b.start()
+                await stand.wait_for(
+                    lambda: stand.transcript(alex) and stand.transcript(ESCALATION_CHAT),
+                    timeout=30,
+                    what="the emergency answer and the clinic alert after the restart",
+                )
+                took = time.monotonic() - restarted
+                await asyncio.sleep(1)
+        assert took < 15, took
+        assert len(stand.transcript(alex)) == 1
+        assert "112" in stand.transcript(alex)[0].plain
+        assert len(stand.transcript(ESCALATION_CHAT)) == 1
+
+
+async def test_sigterm_gives_back_a_backlog_that_another_worker_sends_at_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A rolling restart: the stopping worker's unsent reminders go to the next one right away,
+    each sent exactly once."""
+    count = 200
+    async with Stand() as stand:
+        for i in range(count):
+            stand.person(FIRST_CHAT + i)
+        await seed_reminders(database_url, count, datetime.now(UTC) - timedelta(seconds=5))
+        a = Worker(stand, database_url, tmp_path, "w1", WALKWELL_GLOBAL_RATE="10")
+        b = Worker(stand, database_url, tmp_path, "w2", WALKWELL_GLOBAL_RATE="10")
+        async with workers(a, b):
+            await a.start()
+            await stand.wait_for(lambda: len(sent_per_chat(stand)) >= 5, timeout=60, what="sends")
+            assert await a.terminate() == 0
+            stopped = time.monotonic()
+            left = count - sum(sent_per_chat(stand).values())
+            assert left > 100
+            await b.start()
+            await stand.wait_for(
+                lambda: len(sent_per_chat(stand)) == count,
+                timeout=60,
+                what="every reminder",
+            )
+            took = time.monotonic() - stopped
+            await asyncio.sleep(2)
+        per_chat = sent_per_chat(stand)
+        assert len(per_chat) == count
+        assert set(per_chat.values()) == {1}, per_chat.most_common(3)
+        # The rest went out at the rate (10/s) from the second worker's start, with no lease wait.
+        assert took < left / 10 * 1.05 + 15, (took, left)
