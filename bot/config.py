@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     claim_batch: int = Field(2500, ge=1, le=50_000, alias="WALKWELL_CLAIM_BATCH")
     retention_days: int = Field(730, ge=30, alias="WALKWELL_RETENTION_DAYS")
     flood_per_minute: int = Field(20, ge=1, alias="WALKWELL_FLOOD_PER_MINUTE")
+    # shared: one budget for all workers in PostgreSQL (send_budget); local: this worker's own.
+    send_budget: Literal["shared", "local"] = Field("shared", alias="WALKWELL_SEND_BUDGET")
     # This worker's name on the outbox rows it is sending. Stable across restarts (a restarted
     # worker takes its own dead leases back at once) and unique among running workers.
     worker_id: str = Field(

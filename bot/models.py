@@ -248,3 +248,21 @@ class Escalation(Base):
     acknowledged_by: Mapped[int | None] = mapped_column(BigInteger)
     resolved_at: Mapped[datetime | None]
     last_reply_at: Mapped[datetime | None]
+
+
+class SendBudget(Base):
+    """The bot token's one sending schedule, shared by every worker (jobs.budget): one row."""
+
+    __tablename__ = "send_budget"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    next_free: Mapped[datetime]  # when the next free send slot starts
+
+
+class SendWorker(Base):
+    """Workers sending from the shared budget lately (each sends at most its share at once)."""
+
+    __tablename__ = "send_workers"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime]

@@ -29,10 +29,12 @@ from typing import TYPE_CHECKING, cast
 from sqlalchemy import Table, bindparam, select, update
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import ExtBot
 
 from bot.models import Delivery, LeaseOwner, Person, ReminderRule
 from bot.telegram_http import NotSent, ServerError
 from jobs import leases
+from jobs.budget import SKIP, Window, budget_for
 from jobs.outgoing import PRIORITY_RED_FLAG, Outcome, Outgoing
 from jobs.recurrence import missed_collapse
 from jobs.rules import HELD_TIERS, local_instant
@@ -61,37 +63,6 @@ def keyboard(buttons: Iterable[Iterable[tuple[str, str]]]) -> InlineKeyboardMark
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-class TokenBucket:
-    """A monotonic-time token bucket: `rate` per second, no burst.
-
-    Telegram counts messages in any one-second window, so a burst allowance (30 at once, then 30
-    a second) would draw 429s; with a capacity of one the sends are evenly spaced.
-    """
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.capacity = 1.0
-        self.tokens = self.capacity
-        self.updated = time.monotonic()
-        self.paused_until = 0.0
-
-    def delay(self) -> float:
-        """Seconds to wait before one token is available (0 = take it now)."""
-        now = time.monotonic()
-        if now < self.paused_until:
-            return self.paused_until - now
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.rate
-
-    def pause(self, seconds: float) -> None:
-        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
-        self.tokens = 0
-
-
 class Sender:
     """Priority queue + rate limits + outcome recording. One per process."""
 
@@ -110,7 +81,9 @@ class Sender:
         rate = rate or runtime.settings.global_rate
         # A little under Telegram's limits: requests leave evenly spaced but arrive with jitter,
         # and sends spaced exactly 1/30 s apart can put 31 arrivals inside one second.
-        self.bucket = TokenBucket(rate / JITTER_MARGIN)
+        # One budget for the bot token: shared by every worker on PostgreSQL (jobs.budget).
+        self.budget = budget_for(runtime, rate / JITTER_MARGIN)
+        self.budget.demand = lambda: len(self._ready)
         self.chat_gap = JITTER_MARGIN / (per_chat_rate or runtime.settings.per_chat_rate)
         self.concurrency = concurrency or runtime.settings.send_concurrency
         self.flush_interval = flush_interval
@@ -129,7 +102,8 @@ class Sender:
         # Telegram counts arrivals in any one second. A send holds a slot from the moment it
         # leaves until a second after its answer, so however a stall of the event loop bunches
         # requests on their way out, no second ever sees more arrivals than the limit allows.
-        self._window = asyncio.Semaphore(max(1, int(rate)))
+        self._window = Window(max(1, int(rate)))
+        self._window_full = max(1, int(rate))
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._held: set[int] = set()  # delivery ids queued or in flight in this process
@@ -212,6 +186,7 @@ class Sender:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.budget.stop()
         if self._inflight:
             await asyncio.wait(self._inflight, timeout=timeout)
         with contextlib.suppress(Exception):  # if the database is gone, the leases run out
@@ -232,8 +207,7 @@ class Sender:
     async def _run(self) -> None:
         while True:
             item, attempt = await self._next()
-            while (wait := self.bucket.delay()) > 0:  # noqa: ASYNC110 - the bucket refills with time
-                await asyncio.sleep(wait)
+            await self.budget.acquire(item.priority)
             self._chat_next[item.chat_id] = time.monotonic() + self.chat_gap
             await self._sem.acquire()
             task = asyncio.create_task(self._send(item, attempt))
@@ -268,7 +242,7 @@ class Sender:
                 if isinstance(exc.retry_after, int | float)
                 else exc.retry_after.total_seconds()
             )
-            self.bucket.pause(delay)
+            self.budget.pause(delay)
             self._defer(item, attempt, time.monotonic() + delay)
             return
         except Forbidden as exc:
@@ -315,13 +289,19 @@ class Sender:
         )
 
     async def _deliver(self, item: Outgoing) -> Message:
+        self._window.limit = max(1, self._window_full // max(1, self.budget.workers))
         await self._window.acquire()
         try:
+            if isinstance(self.bot, ExtBot) and self.bot.rate_limiter is not None:
+                return await self.bot.send_message(
+                    item.chat_id, item.text, reply_markup=keyboard(item.buttons),
+                    rate_limit_args=SKIP,
+                )  # fmt: skip
             return await self.bot.send_message(
                 item.chat_id, item.text, reply_markup=keyboard(item.buttons)
             )
         finally:
-            asyncio.get_running_loop().call_later(1.0, self._window.release)
+            self._window.release_later()
 
     async def _held_back(self, item: Outgoing) -> str | None:
         """The person's state read just before sending: why a routine message must not go now.
@@ -368,11 +348,11 @@ class Sender:
             self._record(item, "missed", attempt, error=error)
             return
         now = time.monotonic()
-        if now >= self.bucket.paused_until:
+        if now >= self.budget.paused_until:
             self._outage_streak += 1
-            self.bucket.pause(min(OUTAGE_PROBE_CAP_SECONDS, 0.5 * 2 ** (self._outage_streak - 1)))
+            self.budget.pause(min(OUTAGE_PROBE_CAP_SECONDS, 0.5 * 2 ** (self._outage_streak - 1)))
         self.rt.metrics.outage_waits.inc()
-        self._defer(item, attempt + 1, self.bucket.paused_until)
+        self._defer(item, attempt + 1, self.budget.paused_until)
 
     def _retry(self, item: Outgoing, attempt: int, error: str) -> None:
         if attempt >= MAX_ATTEMPTS and item.priority != PRIORITY_RED_FLAG:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+CLAIM_HORIZON_SECONDS = 10.0  # a worker claims what it can send in this long, no more
 CLAIM_LANES = 3  # PostgreSQL: while one lane waits for the database, another computes
 RENDER_SLICE = 250  # reminders rendered between two yields to the event loop (other lanes)
 # One UPDATE for a whole claimed batch (an executemany sends one statement per row). The
@@ -76,6 +77,7 @@ class TickResult:
     missed: int = 0
     held: int = 0
     outbox: int = 0
+    capped: bool = False  # more is due than this worker can send soon: tick again shortly
 
 
 class Dispatcher:
@@ -127,9 +129,31 @@ class Dispatcher:
         candidates = [x for x in (rule, outbox) if x is not None]
         return min(candidates) if candidates else None
 
+    def room(self) -> int | None:
+        """How many more reminders this worker may claim now: what it can send within the
+        horizon, less what it already holds (None: no limit, e.g. a bench's own sink).
+
+        A worker that claimed a whole morning peak would leave the others idle and, if it
+        crashed, stall the peak behind its leases; claimed in proportion, the peak is shared.
+        """
+        sender = self.rt.sender
+        if self._submit is not None or sender is None:
+            return None
+        return max(0, int(self.rt.settings.global_rate * CLAIM_HORIZON_SECONDS) - sender.pending())
+
     async def _drain_rules(self, now: datetime, batch: int, result: TickResult) -> None:
-        while await self._claim_rules(now, batch, result) >= batch:
-            pass
+        while True:
+            room = self.room()
+            size = batch if room is None else min(batch, room)
+            if size <= 0:
+                result.capped = True
+                return
+            claimed = await self._claim_rules(now, size, result)
+            if claimed < size:
+                return
+            if room is not None and claimed >= room:
+                result.capped = True
+                return
 
     async def _claim_rules(self, now: datetime, batch: int, result: TickResult) -> int:
         settings = self.rt.settings

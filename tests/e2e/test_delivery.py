@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.models import Delivery, Escalation, SymptomReport
+from bot.models import Base, Delivery, Escalation, SymptomReport
 from tests.e2e.harness import ADMIN_ID, ESCALATION_CHAT, Harness, running_bot
 from tests.e2e.test_reminders import BERLIN_8AM, reminders
 
@@ -98,7 +98,7 @@ async def test_a_red_flag_in_a_group_gets_the_emergency_advice_and_a_private_inv
         (reply,) = h.stand.transcript(group)
         assert reply.plain.startswith("🚨")
         assert "112" in reply.plain.splitlines()[0]
-        assert f"@{h.stand.bot_username}" in reply.plain
+        assert "private chat" in reply.plain
         assert h.stand.transcript(alex) == []  # nothing sent to them unasked
 
 
@@ -188,3 +188,64 @@ async def test_moving_east_just_past_the_reminder_time_still_brings_that_days_re
         assert len(reminders(h, priya)) == 1
         await h.advance(datetime(2026, 1, 6, 2, 15, tzinfo=UTC) - h.clock.now())  # 08:00 next day
         assert len(reminders(h, priya)) == 2
+
+
+FORGED = ("w:done:99999999999", "w:done:²", "op:ack:4294967296", "rf:clear:١٢", "w:min:1:²",
+          "w:snz:2147483648", "adm:bc:-99999999999", "ob:scr:²:1", "del:yes:³")  # fmt: skip
+
+
+async def test_forged_callback_data_is_answered_like_an_old_button(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2108)
+        await h.onboard(alex)
+        stale = h.runtime.catalog.text("en", "ui.err.stale_button")
+        for data in FORGED:
+            before = len(h.stand.transcript(alex))
+            query = await h.stand.tap_data(alex, data)
+            await h.settle()
+            replies = [m.plain for m in h.stand.transcript(alex)[before:]]
+            assert replies == [stale], (data, replies)
+            assert h.stand.answer_to(query) is not None
+        assert [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
+
+
+async def test_delete_also_erases_a_person_from_whoever_named_them_their_trusted_contact(
+    database_url: str,
+) -> None:
+    async with running_bot(database_url) as h:
+        alex, sam = h.stand.person(2109, "Alex"), h.stand.person(2110, "Samwise")
+        await h.onboard(alex)
+        await h.onboard(sam)
+        (invite,) = await h.send(alex, "/contact")
+        code = next(w for w in invite.plain.split() if "start=" in w).split("start=")[1]
+        (ask,) = await h.send(sam, f"/start {code}")
+        await h.tap(sam, ask, 0)  # Sam agrees to be told
+        await h.send(alex, "since this morning I can't pee and it's numb between my legs")
+        assert "Alex" in h.stand.transcript(sam)[-1].plain  # Sam was alerted
+        await h.send(sam, "my ankles feel wobbly and my feet are tingling badly")
+        (confirm,) = await h.send(sam, "/delete")
+        await h.tap(sam, confirm, 0)
+        async with h.runtime.sessions() as session:
+            for table in Base.metadata.sorted_tables:
+                for row in (await session.execute(table.select())).mappings().all():
+                    text = " ".join(str(v) for v in row.values())
+                    for trace in (str(sam.user_id), "Samwise", "wobbly", "tingling badly"):
+                        assert trace not in text, (table.name, trace, row)
+
+
+async def test_export_holds_only_the_persons_own_data(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        operator = h.stand.person(ADMIN_ID, "Op")
+        alex = h.stand.person(2111)
+        await h.onboard(alex)
+        await h.send(alex, "since this morning I can't pee and it's numb between my legs")
+        (alert,) = h.stand.transcript(ESCALATION_CHAT)
+        await h.stand.tap(operator, alert, 0)
+        await h.settle()
+        replies = await h.send(alex, "/export")
+        blob = (replies[0].document or b"").decode()
+        assert "can't pee" in blob  # their own words, as they sent them
+        for foreign in (str(ESCALATION_CHAT), str(ADMIN_ID), alert.plain.splitlines()[0]):
+            assert foreign not in blob, foreign
