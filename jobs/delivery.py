@@ -329,6 +329,12 @@ class Sender:
             return "paused"
         return None
 
+    def prune_chats(self, now: float) -> int:
+        """Forget chats whose spacing has passed: the map holds the last second's chats, not
+        every chat ever messaged. Returns how many are left."""
+        self._chat_next = {chat: at for chat, at in self._chat_next.items() if at > now}
+        return len(self._chat_next)
+
     def _forget(self, delivery_id: int) -> None:
         self._held.discard(delivery_id)
         self._held_safety.discard(delivery_id)
@@ -398,6 +404,7 @@ class Sender:
                 now = time.monotonic()
                 if now - self._last_heartbeat > leases.HEARTBEAT_SECONDS:
                     self._last_heartbeat = self._last_safety_heartbeat = now
+                    self.prune_chats(now)
                     await self._heartbeat(self._held)
                 elif self._held_safety and (
                     now - self._last_safety_heartbeat > leases.SAFETY_HEARTBEAT_SECONDS

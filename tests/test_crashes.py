@@ -274,3 +274,26 @@ async def test_three_workers_share_one_budget_and_draw_no_429(
         rate = (len(times) - 1) / (times[-1] - times[0])
         print(f"three workers: {len(times)} sent at {rate:.1f}/s, {len(bad)} answered 429")
         assert rate <= 30
+
+
+async def test_a_debug_log_holds_no_names_ids_or_message_words(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Health data stays out of logs at every level: an opaque reference, never message text."""
+    async with Stand() as stand:
+        stand.group(ESCALATION_CHAT, "Clinic")
+        zeb = stand.person(7_321_987, "Zebediah", username="zeb_walks")
+        w = Worker(stand, database_url, tmp_path, "w1", LOG_LEVEL="DEBUG")
+        async with workers(w):
+            await w.start()
+            await stand.wait_for(lambda: stand.waiting_polls > 0, timeout=60, what="a long poll")
+            await stand.send(zeb, "/start")
+            await stand.next_message(zeb, timeout=20)
+            await stand.send(zeb, "since breakfast I can't pee and it's numb between my legs")
+            await stand.wait_for(lambda: stand.transcript(ESCALATION_CHAT), timeout=20)
+            await asyncio.sleep(1)
+            assert await w.terminate() == 0
+        log = w.log.read_text()
+        assert "DEBUG" in log
+        for trace in ("Zebediah", "zeb_walks", "7321987", "breakfast", "numb between"):
+            assert trace not in log, trace

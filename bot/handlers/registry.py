@@ -74,7 +74,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         r"^rf:pin$": safety.pin_list, r"^rf:": safety.on_redflag_button,
         r"^op:ack:": safety.on_operator_ack, r"^w:": walks.on_walk_button, r"^mc:": walks.on_morning_check,
         r"^sch:": schedule.on_schedule_button, r"^ct:[yn]:": contact.on_contact_button,
-        r"^del:(yes|no)$": privacy.on_delete_button, r"^adm:": admin.on_broadcast_button,
+        r"^del:(yes|no)(:|$)": privacy.on_delete_button, r"^adm:": admin.on_broadcast_button,
     }  # fmt: skip
     for pattern, callback in buttons.items():
         add(CallbackQueryHandler(callback, pattern=pattern), GROUP_MAIN)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.models import Base, Delivery, Escalation, SymptomReport
+from bot.models import Base, Delivery, Escalation, Person, SymptomReport
 from tests.e2e.harness import ADMIN_ID, ESCALATION_CHAT, Harness, running_bot
 from tests.e2e.test_reminders import BERLIN_8AM, reminders
 
@@ -249,3 +249,61 @@ async def test_export_holds_only_the_persons_own_data(database_url: str) -> None
         assert "can't pee" in blob  # their own words, as they sent them
         for foreign in (str(ESCALATION_CHAT), str(ADMIN_ID), alert.plain.splitlines()[0]):
             assert foreign not in blob, foreign
+
+
+async def test_progress_charts_are_drawn_off_the_event_loop(database_url: str) -> None:
+    """A burst of /progress keeps the event loop free for everyone else."""
+    async with running_bot(database_url) as h:
+        people = [h.stand.person(2120 + i) for i in range(3)]
+        for who in people:
+            await h.onboard(who)
+            replies = await h.send(who, "/log 10 2")
+            await h.tap(who, replies[-1], 1)
+        loop = asyncio.get_running_loop()
+        lags: list[float] = []
+        done = asyncio.Event()
+
+        async def probe() -> None:
+            while not done.is_set():
+                began = loop.time()
+                await asyncio.sleep(0.005)
+                lags.append(loop.time() - began - 0.005)
+
+        task = asyncio.create_task(probe())
+        for _ in range(2):
+            for who in people:
+                await h.stand.send(who, "/progress")
+            await h.settle()
+        done.set()
+        await task
+        for who in people:
+            assert sum(1 for m in h.stand.transcript(who) if m.photo is not None) == 2
+        print(f"longest event-loop stall during 6 /progress: {max(lags) * 1000:.0f} ms")
+        assert max(lags) < 0.15, max(lags)
+
+
+async def test_the_delete_confirmation_carries_a_one_time_token(database_url: str) -> None:
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(2130)
+        await h.onboard(alex)
+        stale = h.runtime.catalog.text("en", "ui.err.stale_button")
+
+        async def still_there() -> bool:
+            async with h.runtime.sessions() as session:
+                found = await session.scalar(
+                    select(Person.id).where(Person.telegram_user_id == alex.user_id)
+                )
+                return found is not None
+
+        for forged in ("del:yes", "del:yes:00000000", "del:yes:"):
+            before = len(h.stand.transcript(alex))
+            await h.stand.tap_data(alex, forged)
+            await h.settle()
+            assert [m.plain for m in h.stand.transcript(alex)[before:]] == [stale], forged
+            assert await still_there()
+        (first,) = await h.send(alex, "/delete")
+        (second,) = await h.send(alex, "/delete")
+        assert [m.plain for m in await h.tap(alex, first, 0)] == [stale]  # replaced
+        assert await still_there()
+        await h.tap(alex, second, 0)
+        assert not await still_there()

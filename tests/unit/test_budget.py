@@ -45,3 +45,17 @@ async def test_a_pause_holds_every_waiter_and_a_cancelled_one_passes_its_turn() 
     await budget.acquire(5)
     assert time.monotonic() - started >= 0.2
     await budget.stop()
+
+
+def test_the_senders_per_chat_map_keeps_only_chats_still_spaced() -> None:
+    from types import SimpleNamespace
+
+    from jobs.delivery import Sender
+
+    settings = SimpleNamespace(
+        global_rate=30.0, per_chat_rate=1.0, send_concurrency=8, is_sqlite=True,
+        send_budget="local",
+    )  # fmt: skip
+    sender = Sender(None, SimpleNamespace(settings=settings))  # type: ignore[arg-type]
+    sender._chat_next = {chat: 100.0 + chat for chat in range(10_000)}
+    assert sender.prune_chats(now=100.0 + 9_990) == 9
