@@ -78,6 +78,7 @@ async def _start(stand: Stand, url: str, name: str, **env: str) -> asyncio.subpr
         "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{stand.port}",
         "DATABASE_URL": url,
         "WALKWELL_LISTEN_PORT": "0",
+        "WALKWELL_HEALTH_PORT": "0",
         "WALKWELL_WORKER_ID": name,
         "WALKWELL_DISPATCH_INTERVAL": "2",
         "PTB_TIMEDELTA": "true",

@@ -68,7 +68,7 @@ class Budget:
         rate: float,
         *,
         reserve: Callable[[int, float], Awaitable[tuple[float, int]]] | None = None,
-        pause: Callable[[float], Awaitable[None]] | None = None,
+        pause: Callable[[float], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         self.rate = rate
         self.interval = 1.0 / rate

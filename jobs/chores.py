@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -86,7 +86,7 @@ async def weekly_summaries(rt: Runtime, now: datetime) -> int:
 
 
 async def _summaries(
-    rt: Runtime, session: Any, people: list[Any], now: datetime
+    rt: Runtime, session: Any, people: Sequence[Any], now: datetime
 ) -> list[dict[str, Any]]:
     """One page of weekly-summary outbox rows, each keyed by person and local ISO week."""
     oldest = now.date() - timedelta(days=62)

@@ -9,14 +9,15 @@ in the same statement, so two workers racing for the same person and week send o
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Delivery
 
-D = Delivery.__table__
+D = cast(Table, Delivery.__table__)  # a Table for update()/insert() (the ORM types a FromClause)
 CHUNK = 500  # rows per statement (SQLite allows 32 766 parameters)
 
 

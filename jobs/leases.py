@@ -15,9 +15,9 @@ import logging
 import os
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import text, update
+from sqlalchemy import Table, text, update
 
 from bot.models import Delivery, LeaseOwner
 
@@ -30,7 +30,7 @@ LEASE = timedelta(minutes=2)
 SAFETY_LEASE = timedelta(seconds=15)
 SAFETY_HEARTBEAT_SECONDS = 4.0  # well inside SAFETY_LEASE, so a live holder never loses a row
 HEARTBEAT_SECONDS = 30.0  # well inside LEASE
-D = Delivery.__table__
+D = cast(Table, Delivery.__table__)  # a Table for update()/insert() (the ORM types a FromClause)
 
 
 async def take_over_own_leases(rt: Runtime) -> int:

@@ -52,6 +52,7 @@ class Worker:
             TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{self.stand.port}",
             DATABASE_URL=self.url,
             WALKWELL_LISTEN_PORT=str(free_port()),
+            WALKWELL_HEALTH_PORT="0",
             WALKWELL_ESCALATION_CHAT_ID=str(ESCALATION_CHAT),
             WALKWELL_WORKER_ID=self.env.pop("WALKWELL_WORKER_ID", self.name),
             WALKWELL_DISPATCH_INTERVAL="2",
