@@ -240,6 +240,8 @@ async def _start_updates(
             allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, timeout=30,
             bootstrap_retries=BOOTSTRAP_RETRIES,
         )  # fmt: skip
+
+
 async def sync_clock(runtime: Runtime) -> None:
     """Correct a DatabaseClock to the database server's clock (leases and due times are compared
     across workers); a no-op for other clocks."""
