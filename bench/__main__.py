@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import data, startup, throughput
+from bench import data, startup, throughput, workers
 from bench.standproc import stand_process
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.txt"
@@ -37,6 +37,8 @@ class Sizes:
     sequential: int  # plain send_message baseline
     limited: int  # Sender with Telegram's limits on (~10 s at 30/s)
     day_people: int  # a normal day's load
+    cap_reminders: int  # three workers at the cap
+    reply_peak: int  # reminders drained while people wait for replies
 
 
 FULL = Sizes(
@@ -50,6 +52,8 @@ FULL = Sizes(
     sequential=2_000,
     limited=300,
     day_people=2_000,
+    cap_reminders=1_500,
+    reply_peak=2_000,
 )
 QUICK = Sizes(
     pg_people=(10_000, 50_000),
@@ -62,6 +66,8 @@ QUICK = Sizes(
     sequential=1_000,
     limited=150,
     day_people=300,
+    cap_reminders=600,
+    reply_peak=600,
 )
 
 
@@ -185,10 +191,13 @@ async def seed_settled(first: int, count: int) -> None:
     await data.checkpoint_pg()
 
 
-async def run(sizes: Sizes) -> Report:
+async def run(sizes: Sizes, only: str | None = None) -> Report:
     report = Report()
     url = await data.create_pg()
     try:
+        if only == "workers":
+            await worker_rows(report, url, sizes)
+            return report
         await startup_rows(
             report, "PostgreSQL", url, sizes.pg_people, sizes.pg_naive, seed_settled, data.due_pg
         )  # fmt: skip
@@ -206,6 +215,7 @@ async def run(sizes: Sizes) -> Report:
         await claim_rows(report, url, sizes)
         await sender_rows(report, url, sizes)
         await triage_rows(report, sizes)
+        await worker_rows(report, url, sizes)
     finally:
         await data.drop_pg()
     return report
@@ -355,14 +365,47 @@ async def triage_rows(report: Report, sizes: Sizes) -> None:
     report.add("red-flag layer load (in the background)", "-", f"{r['load_s']:.2f} s")
 
 
+async def worker_rows(report: Report, url: str, sizes: Sizes) -> None:
+    """6. Real worker processes: three at the cap on one budget; replies during a peak."""
+    shared = await workers.three_at_the_cap(url, sizes.cap_reminders, budget="shared")
+    local = await workers.three_at_the_cap(url, sizes.cap_reminders, budget="local")
+    size = f"3 x {sizes.cap_reminders:,}"
+    report.add(
+        "three workers at the cap: sends/s", size, f"{shared.rate:.1f} msg/s",
+        f"{local.rate:.1f} msg/s own budget each", None, ">=27 msg/s", shared.rate >= 27,
+    )  # fmt: skip
+    report.add(
+        "three workers at the cap: 429 answers", size, f"{shared.too_many}",
+        f"{local.too_many} own budget each", None, "0", shared.too_many == 0,
+    )  # fmt: skip
+    report.notes.append(
+        f"three workers: {shared.sent:,} sent, {shared.doubled} doubled (own budgets: "
+        f"{local.sent:,} sent, {local.doubled} doubled); {sizes.cap_reminders:,} reminders fall "
+        "due over 10 s, the stand (limits on) in the bench process"
+    )
+    peak = await workers.replies_during_a_peak(url, sizes.reply_peak)
+    for name, value in (("p50", peak.p50_ms), ("p99", peak.p99_ms)):
+        report.add(
+            f"reply latency {name} while draining a peak", f"{sizes.reply_peak:,} due",
+            f"{value / 1000:.2f} s", "-", None, "p99 <= 1 s",
+            None if name == "p50" else value <= 1000,
+        )  # fmt: skip
+    report.notes.append(
+        f"replies: {peak.replies} people sent /help, 4 a second, while one worker drained "
+        f"{sizes.reply_peak:,} reminders ({peak.reminders:,} sent meanwhile, "
+        f"{peak.too_many} 429s)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes (about 2 minutes)")
+    parser.add_argument("--only", choices=["workers"], help="only the worker-process rows")
     args = parser.parse_args()
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     sizes = QUICK if args.quick else FULL
     began = time.perf_counter()
-    report = asyncio.run(run(sizes))
+    report = asyncio.run(run(sizes, args.only))
     took = time.perf_counter() - began
     title = (
         f"WalkWell bench ({'quick' if args.quick else 'full'}), "
@@ -372,7 +415,7 @@ def main() -> None:
     text = f"{title}\n\n{report.table()}\n"
     print("\n" + text)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    (RESULTS.with_name("workers.txt") if args.only else RESULTS).write_text(text)
     sys.exit(0)
 
 

@@ -9,22 +9,26 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import cast
 
+from sqlalchemy import text
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, DatabaseClock
 from bot.config import ConfigError, Settings, StartupError
 from bot.context import Ctx, Runtime
 from bot.db import check_database, create_engine, describe_url, session_factory
 from bot.detector import Detector
 from bot.handlers.registry import register
 from bot.metrics import Metrics
-from bot.telegram_http import AiohttpRequest
+from bot.telegram_http import AiohttpRequest, UpdatesRequest
 from bot.updates import PerPersonProcessor
 from bot.web import WEBHOOK_PATH, build_health_app, build_webhook_app, start_listener
+from jobs import leases
+from jobs.budget import Replies
 from jobs.delivery import Sender
 from jobs.dispatcher import Dispatcher
 from jobs.scheduler import start_scheduling
@@ -114,8 +118,10 @@ def build_application(settings: Settings, runtime: Runtime) -> WalkwellApplicati
         )
         .context_types(ContextTypes(context=Ctx))
         .concurrent_updates(PerPersonProcessor(16))
+        # Replies spend the same sending budget as the sender, ahead of reminders.
+        .rate_limiter(Replies(lambda: runtime.sender.budget if runtime.sender else None))
         .request(AiohttpRequest(pool_size=64, pool_timeout=10))
-        .get_updates_request(AiohttpRequest(pool_size=1, pool_timeout=10))
+        .get_updates_request(UpdatesRequest(pool_size=1, pool_timeout=10))
         .build()
     )
     application.bot_data["runtime"] = runtime
@@ -142,7 +148,7 @@ def build_runtime(
     engine = create_engine(settings.database_url)
     runtime = Runtime(
         settings=settings,
-        clock=clock or SystemClock(),
+        clock=clock or DatabaseClock(),
         catalog=catalog,
         sessions=session_factory(engine),
         metrics=Metrics(),
@@ -236,6 +242,23 @@ async def _start_updates(
         )  # fmt: skip
 
 
+async def sync_clock(runtime: Runtime) -> None:
+    """Correct a DatabaseClock to the database server's clock (leases and due times are compared
+    across workers); a no-op for other clocks."""
+    clock = runtime.clock
+    if isinstance(clock, DatabaseClock):
+        await clock.sync(lambda: database_now(runtime))
+
+
+async def database_now(runtime: Runtime) -> datetime:
+    async with runtime.sessions() as session:
+        if runtime.settings.is_sqlite:  # one host: the database's clock is this host's
+            return datetime.now(UTC)
+        value = await session.scalar(text("SELECT clock_timestamp()"))
+    assert isinstance(value, datetime)
+    return value.astimezone(UTC)
+
+
 async def serve(
     settings: Settings,
     *,
@@ -301,6 +324,10 @@ async def serve(
             await set_commands(application, runtime.catalog)
         except TelegramError as exc:  # the command menu is a convenience: never a reason to stop
             log.warning("could not set the command menu (%s); carrying on", type(exc).__name__)
+        # Rows a killed run of this worker was sending go back to the outbox now: the first
+        # tick sends them, instead of waiting for their leases to run out.
+        await sync_clock(runtime)
+        await leases.take_over_own_leases(runtime)
         await application.start()
         try:
             await runtime.sender.start()
@@ -317,6 +344,13 @@ async def serve(
             # Updates first: a backlog of due reminders (after downtime) is claimed once
             # people's messages, a red flag among them, are already being fetched.
             start_scheduling(application, runtime)
+            if isinstance(runtime.clock, DatabaseClock) and application.job_queue is not None:
+
+                async def resync(_: object) -> None:
+                    with contextlib.suppress(Exception):  # the next minute tries again
+                        await sync_clock(runtime)
+
+                application.job_queue.run_repeating(resync, interval=60.0, first=60.0, name="clock")
             log.info("WalkWell is running (%s)", "webhook" if webhook else "polling")
             if ready is not None:
                 ready.set()
@@ -328,6 +362,9 @@ async def serve(
             with contextlib.suppress(Exception):
                 await application.updater.stop()  # type: ignore[union-attr]
             await application.idle()  # type: ignore[attr-defined]
+            if application.job_queue is not None:  # no tick may claim rows from here on
+                await application.job_queue.stop(wait=True)
             await runtime.sender.stop()
             await application.stop()
             runtime.detector.close()
+            await leases.close(runtime)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -19,6 +19,33 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+class DatabaseClock:
+    """This host's clock corrected to the database server's.
+
+    Leases and due times are compared across workers, so they must all read one clock: a worker
+    whose host clock runs ahead would otherwise see every other worker's lease as expired and
+    send reminders early. `sync()` measures the offset (round trip halved) and is run at start-up
+    and then every minute.
+    """
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def host_now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self.host_now() + self.offset
+
+    async def sync(self, read_database_now: Callable[[], Awaitable[datetime]]) -> timedelta:
+        """Measure the offset to the database's clock; returns it."""
+        before = self.host_now()
+        database = await read_database_now()
+        after = self.host_now()
+        self.offset = database - (before + (after - before) / 2)
+        return self.offset
 
 
 class FakeClock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -60,6 +61,13 @@ class Settings(BaseSettings):
     claim_batch: int = Field(2500, ge=1, le=50_000, alias="WALKWELL_CLAIM_BATCH")
     retention_days: int = Field(730, ge=30, alias="WALKWELL_RETENTION_DAYS")
     flood_per_minute: int = Field(20, ge=1, alias="WALKWELL_FLOOD_PER_MINUTE")
+    # shared: one budget for all workers in PostgreSQL (send_budget); local: this worker's own.
+    send_budget: Literal["shared", "local"] = Field("shared", alias="WALKWELL_SEND_BUDGET")
+    # This worker's name on the outbox rows it is sending. Stable across restarts (a restarted
+    # worker takes its own dead leases back at once) and unique among running workers.
+    worker_id: str = Field(
+        default_factory=socket.gethostname, min_length=1, max_length=48, alias="WALKWELL_WORKER_ID"
+    )
 
     # Red-flag detection: "full" = lexicon + learned layer with sentence embeddings;
     # "ngrams" = lexicon + learned layer without embeddings (less memory); "lexicon" = lexicon alone.

@@ -11,7 +11,12 @@ from bot.clock import Clock
 from bot.config import Settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+    from sqlalchemy.ext.asyncio import (
+        AsyncConnection,
+        AsyncEngine,
+        AsyncSession,
+        async_sessionmaker,
+    )
 
     from bot.app import WalkwellApplication
     from bot.detector import Detector
@@ -30,6 +35,7 @@ class Extras(TypedDict, total=False):
     health_port: int  # the port /healthz, /readyz and /metrics listen on (WALKWELL_HEALTH_PORT)
     webhook_port: int  # the webhook's port, in webhook mode (WALKWELL_LISTEN_PORT)
     flood: FloodGate  # inbound rate per person (bot.handlers.guards), made on first use
+    lease_lock: AsyncConnection  # holds this worker's name locked (jobs.leases, PostgreSQL)
 
 
 @dataclass

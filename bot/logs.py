@@ -69,3 +69,7 @@ def setup_logging(level: str, fmt: str, secrets: Iterable[str]) -> None:
                   "alembic.runtime.plugins"):  # fmt: skip
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     logging.getLogger("telegram").setLevel(max(logging.INFO, root.level))
+    # Database drivers log every statement with its parameters at DEBUG (names, chat ids, the
+    # words of red-flag messages): health data never goes to a log, whatever the level.
+    for driver in ("aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool"):
+        logging.getLogger(driver).setLevel(max(logging.INFO, root.level))

@@ -34,6 +34,21 @@ class Metrics:
             registry=r,
         )
         self.retry_after = Counter("walkwell_429_total", "429 answers from Telegram", registry=r)
+        self.unknown = Counter(
+            "walkwell_send_unknown_total",
+            "Sends whose answer never came (routine ones are not sent again)",
+            registry=r,
+        )
+        self.retaken = Counter(
+            "walkwell_retaken_total",
+            "Messages taken over from a worker that died while sending them (may be doubles)",
+            registry=r,
+        )
+        self.outage_waits = Counter(
+            "walkwell_outage_waits_total",
+            "Sends Telegram did not take (5xx, unreachable), kept to send again",
+            registry=r,
+        )
         self.blocked = Counter("walkwell_blocked_total", "People who blocked the bot", registry=r)
         self.red_flags = Counter(
             "walkwell_red_flags_total", "Red-flag assessments by tier", ["tier"], registry=r

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -34,6 +35,19 @@ NAMING_CONVENTION = {
 }
 
 ALL_DAYS = 0b1111111  # weekday bitmask: bit 0 = Monday ... bit 6 = Sunday
+
+
+class LeaseOwner:
+    """This process's name on the outbox rows it holds (set once at start-up, see jobs.leases)."""
+
+    name: str | None = None
+
+
+def _claimer(context: Any) -> str | None:
+    """A row written as being sent now is held by this worker."""
+    if context.get_current_parameters().get("claimed_at") is None:
+        return None
+    return LeaseOwner.name
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -134,6 +148,8 @@ class Delivery(Base):
             postgresql_where=IN_EPISODE,
             sqlite_where=IN_EPISODE,
         ),  # fmt: skip
+        # A chore's unit of work ("weekly:<person>:<week>"): whoever inserts it first sends it.
+        Index("ix_deliveries_once_key", "once_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -154,10 +170,15 @@ class Delivery(Base):
     reminder_kind: Mapped[str | None] = mapped_column(String(12))
     payload: Mapped[dict[str, Any] | None]  # pre-rendered text and buttons, when not a reminder
     due_at: Mapped[datetime]
-    # scheduled | queued | sending | sent | missed | skipped | blocked | failed
+    # scheduled | queued | sending | sent | missed | skipped | blocked | failed | unknown
+    # (unknown: sent, but Telegram's answer never came)
     status: Mapped[str] = mapped_column(String(10), default="queued")
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     claimed_at: Mapped[datetime | None]  # a worker's lease on a queued row
+    claimed_by: Mapped[str | None] = mapped_column(String(64), default=_claimer)  # whose lease
+    once_key: Mapped[str | None] = mapped_column(String(64))
+    # Sent again by a worker that took the row over from a dead holder (which may have sent it).
+    retaken: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     sent_at: Mapped[datetime | None]
     lateness_ms: Mapped[int | None] = mapped_column(Integer)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -252,3 +273,21 @@ class SafetyCheck(Base):
     answer: Mapped[str | None] = mapped_column(String(8))  # no | yes | unsure
     answered_at: Mapped[datetime | None]
     flag: Mapped[str | None] = mapped_column(String(4))  # the sign chosen after a "yes"
+
+
+class SendBudget(Base):
+    """The bot token's one sending schedule, shared by every worker (jobs.budget): one row."""
+
+    __tablename__ = "send_budget"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    next_free: Mapped[datetime]  # when the next free send slot starts
+
+
+class SendWorker(Base):
+    """Workers sending from the shared budget lately (each sends at most its share at once)."""
+
+    __tablename__ = "send_workers"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime]

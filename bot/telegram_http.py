@@ -9,11 +9,41 @@ handling) stays python-telegram-bot's own.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 _DEFAULT = BaseRequest.DEFAULT_NONE
+# C0 and C1 control characters and DEL, except tab and newline. PostgreSQL cannot store NUL in
+# text, and nothing a person types needs the others.
+_CONTROL = {c: None for c in (*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0))}
+
+
+class NotSent(NetworkError):
+    """The request never reached Telegram (no connection, or none within the connect timeout):
+    safe to send again."""
+
+
+class ServerError(NetworkError):
+    """Telegram answered 5xx: it did not take the message; safe to send again later."""
+
+
+class AnswerLost(TimedOut):
+    """The request left but its answer never came: Telegram may or may not have delivered it."""
+
+
+def strip_control(value: Any) -> Any:
+    """Every string in a decoded JSON value without control characters (tab and newline stay)."""
+    if isinstance(value, str):
+        return value.translate(_CONTROL)
+    if isinstance(value, dict):
+        return {key: strip_control(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [strip_control(item) for item in value]
+    return value
 
 
 class AiohttpRequest(BaseRequest):
@@ -86,16 +116,34 @@ class AiohttpRequest(BaseRequest):
             else:
                 data = request_data.json_payload
                 headers = {"Content-Type": "application/json"}
+        # The class name only in errors: some aiohttp errors quote the URL, which holds the token.
         try:
             async with self._session.request(
                 method, url, data=data, headers=headers, timeout=timeout
             ) as response:
-                return response.status, await response.read()
+                status, body = response.status, await response.read()
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as err:
+            raise NotSent(f"not sent: aiohttp.{type(err).__name__}") from err
         except TimeoutError as err:
-            raise TimedOut from err
-        except aiohttp.ClientError as err:
-            # The class name only: some aiohttp errors quote the URL, which holds the token.
+            raise AnswerLost("no answer in time") from err
+        except aiohttp.ClientError as err:  # the connection broke mid-request: outcome unknown
             raise NetworkError(f"aiohttp.{type(err).__name__}") from err
+        if status >= 500:
+            raise ServerError(f"Telegram answered {status}")
+        return status, body
+
+
+class UpdatesRequest(AiohttpRequest):
+    """The request for getUpdates: what people send is cleaned of control characters at the
+    edge, before any handler, database or log sees it."""
+
+    def parse_json_payload(self, payload: bytes) -> Any:  # type: ignore[override]
+        return strip_control(super().parse_json_payload(payload))
+
+
+def clean_update_json(raw: bytes | str) -> Any:
+    """A webhook body, decoded and cleaned the same way."""
+    return strip_control(json.loads(raw))
 
 
 def _value(given: object, default: float | None) -> float | None:

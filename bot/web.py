@@ -19,6 +19,7 @@ from bot.config import StartupError
 from bot.context import Runtime
 from bot.models import Escalation
 from bot.safety.lifecycle import LIVE
+from bot.telegram_http import clean_update_json
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram"
@@ -39,7 +40,7 @@ def build_webhook_app(runtime: Runtime, application: Any) -> web.Application:
         if secret is None or not hmac.compare_digest(given.encode(), secret.encode()):
             return web.Response(status=403, text="forbidden")
         try:
-            data = await request.json(loads=json.loads)
+            data = clean_update_json(await request.read())
             update = Update.de_json(data, application.bot)
         except Exception:
             return web.Response(status=400, text="bad update")

@@ -1,22 +1,27 @@
 """Hourly chores: the weekly summary and the nightly retention purge.
 
-Each chore is idempotent (it checks the outbox for what it already queued) so it can run on
-every worker and after a restart without doubling anything.
+Every chore runs on every worker and after a restart. One that sends claims each unit of work
+with a unique key (jobs.claims: one weekly summary per person and ISO week), so two workers, or
+a run repeated within the hour, never double a message. People are read in SQL, a page at a
+time, only those whose local summary hour it is: memory stays flat in the number of people.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, delete, or_, select
 
-from bot.models import Delivery, PainLog, Person, WalkLog
+from bot.models import PainLog, Person, WalkLog
+from bot.numbers import numbers_for
 from bot.progression import Walk, streak, week_totals
-from bot.services.people import numbers
+from jobs.claims import insert_once, week_key
 from jobs.outgoing import PRIORITY_CHECKIN
+from jobs.recurrence import zone
 
 if TYPE_CHECKING:
     from bot.context import Runtime
@@ -24,6 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WEEKLY_AT = time(18, 0)  # Sunday evening, local time
+PAGE = 500  # people read, rendered and claimed per transaction
 
 
 def due_window(local_now: datetime, weekday: int, at: time) -> bool:
@@ -34,60 +40,90 @@ def due_window(local_now: datetime, weekday: int, at: time) -> bool:
     )
 
 
+def zones_in_hour(zones: Iterable[str], now: datetime, at: time) -> dict[int, list[str]]:
+    """Local weekday -> the zones where the hour starting at `at` is running now."""
+    due: dict[int, list[str]] = defaultdict(list)
+    end = (datetime.combine(date.min, at) + timedelta(hours=1)).time()
+    for name in zones:
+        try:
+            local = now.astimezone(zone(name))
+        except Exception:  # an unknown zone name: nobody there gets a summary, nothing breaks
+            continue
+        if at <= local.time() < end:
+            due[local.weekday()].append(name)
+    return dict(due)
+
+
 async def weekly_summaries(rt: Runtime, now: datetime) -> int:
     """Queue this week's summary for everyone whose Sunday evening it is (once per local week)."""
-    queued = 0
-    async with rt.sessions() as session, session.begin():
-        people = list(
-            await session.scalars(
-                select(Person).where(Person.status == "active", Person.consent_at.is_not(None))
-            )
-        )
-        for person in people:
-            local = now.astimezone(ZoneInfo(person.timezone))
-            if not due_window(local, person.weekly_day, WEEKLY_AT):
-                continue
-            since = now - timedelta(days=6)
-            already = await session.scalar(
-                select(Delivery.id)
-                .where(
-                    Delivery.person_id == person.id,
-                    Delivery.kind == "weekly",
-                    Delivery.due_at >= since,
-                )
-                .limit(1)
-            )
-            if already is not None:
-                continue
-            today = local.date()
-            rows = await session.scalars(
-                select(WalkLog).where(
-                    WalkLog.person_id == person.id, WalkLog.local_date >= today - timedelta(days=60)
-                )
-            )
-            walks = [Walk(r.local_date, r.minutes, r.pain) for r in rows]
-            minutes, count = week_totals(walks, today)
-            target = int((person.programme or {}).get("target_minutes", 10))
-            text = rt.catalog.text(
-                person.language, "ui.weekly.summary", week_minutes=minutes, week_walks=count,
-                streak=streak({w.day for w in walks}, set(), today), target=target,
-                emergency_number=numbers(person, rt.settings).emergency,
-            )  # fmt: skip
-            await session.execute(
-                insert(Delivery).values(
-                    person_id=person.id,
-                    chat_id=person.chat_id,
-                    kind="weekly",
-                    priority=PRIORITY_CHECKIN,
-                    payload={"text": text, "buttons": []},
-                    due_at=now,
-                    status="queued",
-                    attempts=0,
-                    answered=False,
+    P = Person.__table__
+    active = and_(P.c.status == "active", P.c.consent_at.is_not(None))
+    async with rt.sessions() as session:
+        zones = list(await session.scalars(select(P.c.timezone).where(active).distinct()))
+    due = zones_in_hour(zones, now, WEEKLY_AT)
+    if not due:
+        return 0
+    in_window = or_(
+        *(and_(P.c.timezone.in_(names), P.c.weekly_day == day) for day, names in due.items())
+    )
+    queued, after = 0, 0
+    while True:
+        async with rt.sessions() as session, session.begin():
+            people = (
+                await session.execute(
+                    select(
+                        P.c.id, P.c.chat_id, P.c.language, P.c.timezone, P.c.country, P.c.programme
+                    )
+                    .where(active, in_window, P.c.id > after)
+                    .order_by(P.c.id)
+                    .limit(PAGE)
                 )  # fmt: skip
-            )
-            queued += 1
-    return queued
+            ).all()
+            if not people:
+                return queued
+            after = people[-1].id
+            queued += await insert_once(session, await _summaries(rt, session, people, now))
+
+
+async def _summaries(
+    rt: Runtime, session: Any, people: Sequence[Any], now: datetime
+) -> list[dict[str, Any]]:
+    """One page of weekly-summary outbox rows, each keyed by person and local ISO week."""
+    oldest = now.date() - timedelta(days=62)
+    logs = await session.execute(
+        select(WalkLog.person_id, WalkLog.local_date, WalkLog.minutes, WalkLog.pain).where(
+            WalkLog.person_id.in_([p.id for p in people]), WalkLog.local_date >= oldest
+        )
+    )
+    walks: dict[int, list[Walk]] = defaultdict(list)
+    for person_id, day, minutes, pain in logs:
+        walks[person_id].append(Walk(day, minutes, pain))
+    rows = []
+    for person in people:
+        today = now.astimezone(zone(person.timezone)).date()
+        mine = [w for w in walks.get(person.id, ()) if w.day >= today - timedelta(days=60)]
+        minutes, count = week_totals(mine, today)
+        text = rt.catalog.text(
+            person.language, "ui.weekly.summary", week_minutes=minutes, week_walks=count,
+            streak=streak({w.day for w in mine}, set(), today),
+            target=int((person.programme or {}).get("target_minutes", 10)),
+            emergency_number=numbers_for(person.country, rt.settings.emergency_number).emergency,
+        )  # fmt: skip
+        rows.append(
+            {
+                "person_id": person.id,
+                "chat_id": person.chat_id,
+                "kind": "weekly",
+                "priority": PRIORITY_CHECKIN,
+                "payload": {"text": text, "buttons": []},
+                "due_at": now,
+                "status": "queued",
+                "attempts": 0,
+                "answered": False,
+                "once_key": week_key("weekly", person.id, today),
+            }  # fmt: skip
+        )
+    return rows
 
 
 async def purge_old_logs(rt: Runtime, now: datetime) -> int:

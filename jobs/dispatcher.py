@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from sqlalchemy import Select, Table, bindparam, func, insert, or_, select, text, update
 
-from bot.models import Delivery, Escalation, Person, ReminderRule, SymptomReport
+from bot.models import Delivery, Escalation, LeaseOwner, Person, ReminderRule, SymptomReport
 from bot.safety.lifecycle import LIVE
-from jobs.outgoing import PRIORITY_REMINDER, Outgoing
+from jobs.leases import LEASE, SAFETY_LEASE
+from jobs.outgoing import PRIORITY_RED_FLAG, PRIORITY_REMINDER, Outgoing
 from jobs.render import render_reminder
 from jobs.rules import HELD_TIERS, ONE_OFF_KINDS, gate, local_instant, next_due
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
+CLAIM_HORIZON_SECONDS = 10.0  # a worker claims what it can send in this long, no more
 CLAIM_LANES = 3  # PostgreSQL: while one lane waits for the database, another computes
 RENDER_SLICE = 250  # reminders rendered between two yields to the event loop (other lanes)
 # One UPDATE for a whole claimed batch (an executemany sends one statement per row). The
@@ -45,10 +46,11 @@ ADVANCE_PG = text(
 # is either being sent now (claimed by this worker) or recorded as missed.
 RECORD_PG = text(
     "INSERT INTO deliveries (person_id, chat_id, kind, priority, rule_id, reminder_kind, due_at, "
-    "status, attempts, claimed_at, answered) SELECT r.person_id, v.chat_id, 'reminder', "
-    f"{PRIORITY_REMINDER}, r.id, r.kind, r.next_due_at, "
+    "status, attempts, claimed_at, claimed_by, answered) SELECT r.person_id, v.chat_id, "
+    f"'reminder', {PRIORITY_REMINDER}, r.id, r.kind, r.next_due_at, "
     "CASE WHEN v.sending THEN 'sending' ELSE 'missed' END, 0, "
-    "CASE WHEN v.sending THEN CAST(:now AS timestamptz) END, false "
+    "CASE WHEN v.sending THEN CAST(:now AS timestamptz) END, "
+    "CASE WHEN v.sending THEN CAST(:owner AS varchar) END, false "
     "FROM unnest(CAST(:rule_ids AS integer[]), CAST(:chat_ids AS bigint[]), "
     "CAST(:sending AS boolean[])) AS v(rule_id, chat_id, sending) "
     "JOIN reminder_rules AS r ON r.id = v.rule_id WHERE r.id = ANY(CAST(:rule_ids AS integer[])) "
@@ -75,6 +77,7 @@ class TickResult:
     missed: int = 0
     held: int = 0
     outbox: int = 0
+    capped: bool = False  # more is due than this worker can send soon: tick again shortly
 
 
 class Dispatcher:
@@ -126,9 +129,31 @@ class Dispatcher:
         candidates = [x for x in (rule, outbox) if x is not None]
         return min(candidates) if candidates else None
 
+    def room(self) -> int | None:
+        """How many more reminders this worker may claim now: what it can send within the
+        horizon, less what it already holds (None: no limit, e.g. a bench's own sink).
+
+        A worker that claimed a whole morning peak would leave the others idle and, if it
+        crashed, stall the peak behind its leases; claimed in proportion, the peak is shared.
+        """
+        sender = self.rt.sender
+        if self._submit is not None or sender is None:
+            return None
+        return max(0, int(self.rt.settings.global_rate * CLAIM_HORIZON_SECONDS) - sender.pending())
+
     async def _drain_rules(self, now: datetime, batch: int, result: TickResult) -> None:
-        while await self._claim_rules(now, batch, result) >= batch:
-            pass
+        while True:
+            room = self.room()
+            size = batch if room is None else min(batch, room)
+            if size <= 0:
+                result.capped = True
+                return
+            claimed = await self._claim_rules(now, size, result)
+            if claimed < size:
+                return
+            if room is not None and claimed >= room:
+                result.capped = True
+                return
 
     async def _claim_rules(self, now: datetime, batch: int, result: TickResult) -> int:
         settings = self.rt.settings
@@ -238,6 +263,7 @@ class Dispatcher:
                     "chat_ids": [due.chat_id for due, _ in recorded],
                     "sending": [status == "sending" for _, status in recorded],
                     "now": now,
+                    "owner": LeaseOwner.name,
                 },
             )
         return {rule_id: delivery_id for rule_id, delivery_id in inserted}
@@ -248,7 +274,8 @@ class Dispatcher:
             "person_id": due.person_id, "chat_id": due.chat_id, "kind": "reminder",
             "priority": PRIORITY_REMINDER, "rule_id": due.rule_id, "reminder_kind": due.kind,
             "due_at": due.due_at, "status": status, "attempts": 0,
-            "claimed_at": now if status == "sending" else None, "answered": False,
+            "claimed_at": now if status == "sending" else None,
+            "claimed_by": LeaseOwner.name if status == "sending" else None, "answered": False,
             "escalation_id": None, "payload": None,
         }  # fmt: skip
 
@@ -308,8 +335,14 @@ class Dispatcher:
                 items.append(Outgoing.from_row(row))
             if claimed:
                 await session.execute(
-                    update(D).where(D.c.id.in_(claimed)).values(status="sending", claimed_at=now)
+                    update(D)
+                    .where(D.c.id.in_(claimed))
+                    .values(status="sending", claimed_at=now, claimed_by=LeaseOwner.name)
                 )
+            retaken = [row.id for row in rows if row.status == "sending" and row.id in claimed]
+            if retaken:  # its holder died mid-send: it may have gone out already
+                self.rt.metrics.retaken.inc(len(retaken))
+                await session.execute(update(D).where(D.c.id.in_(retaken)).values(retaken=True))
             if skipped:
                 await session.execute(update(D).where(D.c.id.in_(skipped)).values(status="skipped"))
         result.outbox += len(items)
@@ -335,6 +368,10 @@ def outbox_due(now: datetime, batch: int) -> Select[Any]:
             or_(
                 (D.c.status.in_(("queued", "scheduled"))) & (D.c.due_at <= now),
                 (D.c.status == "sending") & (D.c.claimed_at < now - LEASE),
+                # The red-flag lane's holder renews every few seconds: a dead one is seen soon.
+                (D.c.status == "sending")
+                & (D.c.priority == PRIORITY_RED_FLAG)
+                & (D.c.claimed_at < now - SAFETY_LEASE),
             ),
         )
         .order_by(D.c.priority, D.c.due_at)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
-from jobs.recurrence import in_quiet_hours, missed_collapse, next_occurrence, zone
+from jobs.recurrence import in_quiet_hours, missed_collapse, next_occurrence, resolve_local, zone
 
 RECURRING_KINDS = ("morning", "evening", "breakfast", "lunch", "dinner")
 MEAL_KINDS = ("breakfast", "lunch", "dinner")
@@ -50,6 +50,34 @@ def next_due(
 def local_instant(due: datetime, tz: str) -> datetime:
     """`due` on the wall clock of `tz` (cached: due reminders share few instants and zones)."""
     return due.astimezone(zone(tz))
+
+
+def due_after_move(
+    local_time: time,
+    delay_minutes: int,
+    weekdays_mask: int,
+    tz: str,
+    now: datetime,
+    fired: frozenset[date],
+    missed_after: timedelta,
+) -> datetime:
+    """A rule's next due instant after its person moved to zone `tz` (or came back).
+
+    At most one reminder per rule per local day: `fired` holds the local dates (in `tz`) on which
+    this rule already fired. Today's occurrence in the new zone, if it has passed within the
+    missed-after window and today has not fired yet, is due now (it is sent late rather than
+    lost); otherwise the next occurrence on a day that has not fired.
+    """
+    at = fire_time(local_time, delay_minutes)
+    today = now.astimezone(zone(tz)).date()
+    if today not in fired and weekdays_mask & (1 << today.weekday()):
+        instant = resolve_local(today, at, zone(tz))
+        if instant is not None and now - missed_after <= instant <= now:
+            return instant
+    due = next_due(local_time, delay_minutes, weekdays_mask, tz, now)
+    while local_instant(due, tz).date() in fired:
+        due = next_due(local_time, delay_minutes, weekdays_mask, tz, due)
+    return due
 
 
 def gate(

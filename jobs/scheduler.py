@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 JOB_KWARGS = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
 WAKE_JOB = "dispatch-wake"
+CAPPED_RETICK_SECONDS = 2.0
 
 
 async def dispatch(context: Ctx) -> None:
@@ -28,11 +29,13 @@ async def dispatch(context: Ctx) -> None:
     rt = context.rt
     assert rt.dispatcher is not None
     try:
-        await rt.dispatcher.tick()
+        result = await rt.dispatcher.tick()
         upcoming = await rt.dispatcher.next_wakeup()
     except Exception:
         log.exception("dispatch tick failed; the next tick retries")
         return
+    if result.capped:  # more is due than this worker has room for: claim again shortly
+        upcoming = rt.clock.now() + timedelta(seconds=CAPPED_RETICK_SECONDS)
     if upcoming is not None:
         plan_wake(context.application, rt, upcoming)
 

@@ -667,6 +667,7 @@ class Stand:
         self.waiting_polls = 0  # getUpdates requests parked in a long poll right now
         # faults and limits
         self._failures: dict[str, deque[ApiError]] = {}
+        self._outage: tuple[int, frozenset[str]] | None = None
         self._slowness: dict[str, deque[float]] = {}
         self._overall = _Bucket(1.0, 30)
         self._per_chat: dict[int, _Bucket] = {}
@@ -1025,6 +1026,10 @@ class Stand:
         queue = self._failures.setdefault(method.lower(), deque())
         queue.extend(ApiError(status, text, parameters) for _ in range(count))
 
+    def outage(self, status: int | None, methods: tuple[str, ...] = ("sendMessage",)) -> None:
+        """Answer every call of ``methods`` with ``status`` (a 5xx) until called with None."""
+        self._outage = None if status is None else (status, frozenset(m.lower() for m in methods))
+
     def slow(self, method: str, seconds: float, count: int = 1) -> None:
         """Delay the answer (not the effect) of the next ``count`` calls of ``method``."""
         self._slowness.setdefault(method.lower(), deque()).extend([seconds] * count)
@@ -1046,6 +1051,8 @@ class Stand:
             failures = self._failures.get(method.lower())
             if failures:
                 raise failures.popleft()
+            if self._outage is not None and method.lower() in self._outage[1]:
+                raise ApiError(self._outage[0], _default_description(self._outage[0], None))
             result = handler(params, files)
             if inspect.isawaitable(result):
                 result = await result

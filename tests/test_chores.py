@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import stat
@@ -86,3 +87,35 @@ def test_the_sqlite_file_is_created_private(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "walkwell.db"
     prepare_sqlite_file(f"sqlite+aiosqlite:///{path}")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+async def test_two_workers_racing_queue_one_weekly_summary_per_person(database_url: str) -> None:
+    """Every worker runs the hourly chore: the weekly summary is claimed per person and week."""
+    now = SUNDAY_EVENING_BERLIN
+    people = 300
+    async with runtime(database_url, now) as first, runtime(database_url, now) as second:
+        async with first.sessions() as session, session.begin():
+            session.add_all(
+                Person(telegram_user_id=1000 + i, chat_id=1000 + i, language="en",
+                       timezone=("Europe/Berlin", "Europe/Paris", "Africa/Lagos")[i % 3],
+                       status="active", consent_at=now, created_at=now, meal_delay_minutes=20,
+                       stenosis=False, cue_count=0, reminder_count=0, weekly_day=6)
+                for i in range(people)
+            )  # fmt: skip
+        rounds = await asyncio.gather(
+            *(weekly_summaries(rt, now + timedelta(minutes=m)) for m in (0, 1) for rt in (first, second))
+        )  # fmt: skip
+        async with first.sessions() as session:
+            per_person = (
+                await session.execute(
+                    select(Delivery.person_id, func.count())
+                    .where(Delivery.kind == "weekly")
+                    .group_by(Delivery.person_id)
+                )
+            ).all()
+    assert sum(rounds) == people
+    assert len(per_person) == people
+    assert {n for _, n in per_person} == {1}
+    # The next Sunday is a new week.
+    async with runtime(database_url, now) as rt:
+        assert await weekly_summaries(rt, now + timedelta(days=7)) == people

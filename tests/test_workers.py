@@ -171,7 +171,13 @@ def test_a_claimed_batch_reads_its_rules_by_key(pg_database: str, statement: str
         ),
         "record": (
             RECORD_PG,
-            {"rule_ids": ids, "chat_ids": ids, "sending": [True] * 1_000, "now": datetime.now(UTC)},
+            {
+                "rule_ids": ids,
+                "chat_ids": ids,
+                "sending": [True] * 1_000,
+                "now": datetime.now(UTC),
+                "owner": "w1",
+            },
         ),
     }[statement]
 

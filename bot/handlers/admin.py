@@ -30,7 +30,7 @@ async def stats(update: Update, ctx: Ctx, turn: Turn) -> None:
     turn.say(
         "ui.admin.stats", active=s.by_status.get("active", 0), paused=s.by_status.get("paused", 0),
         stopped=s.by_status.get("stopped", 0), blocked=s.by_status.get("blocked", 0), sent=s.sent,
-        missed=s.missed, p50=s.lateness_p50_ms / 1000, p99=s.lateness_p99_ms / 1000, walks=s.walks,
+        missed=s.missed, unknown=s.unknown, retaken=s.retaken, p50=s.lateness_p50_ms / 1000, p99=s.lateness_p99_ms / 1000, walks=s.walks,
         open=s.open_escalations,
     )  # fmt: skip
 

@@ -47,7 +47,7 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 class _Reply:
     text: str
     markup: Markup = None
-    photo: bytes | None = None
+    photo: bytes | Callable[[], bytes] | None = None  # a callable is rendered after commit
     document: tuple[bytes, str] | None = None
     edit: bool = False
     chat_id: int | None = None  # another chat (the default: this update's)
@@ -92,7 +92,8 @@ class Turn:
         """A message to another person's chat, sent after the commit like every reply."""
         self.replies.append(_Reply(text, chat_id=chat_id))
 
-    def photo(self, data: bytes, caption: str) -> None:
+    def photo(self, data: bytes | Callable[[], bytes], caption: str) -> None:
+        """A picture; given as a function, it is drawn after the commit, in a worker thread."""
         self.replies.append(_Reply(caption, photo=data))
 
     def document(self, data: bytes, filename: str, caption: str) -> None:
@@ -189,6 +190,8 @@ async def deliver(ctx: Ctx, turn: Turn) -> None:
     if chat is None:
         return
     for reply in turn.replies:
+        if callable(reply.photo):  # drawn off the event loop, once the transaction is over
+            reply.photo = await asyncio.to_thread(reply.photo)
         try:
             await _with_retry(functools.partial(_send, ctx, reply, reply.chat_id or chat.id, query))
         except Forbidden:
@@ -255,7 +258,9 @@ async def _with_retry(send: Callable[[], Awaitable[None]], attempts: int = 3) ->
 async def _send(ctx: Ctx, reply: _Reply, chat_id: int, query: Any) -> None:
     bot = ctx.bot
     if reply.photo is not None:
-        await bot.send_photo(chat_id, io.BytesIO(reply.photo), caption=reply.text)
+        photo = reply.photo
+        data = photo if isinstance(photo, bytes) else await asyncio.to_thread(photo)
+        await bot.send_photo(chat_id, io.BytesIO(data), caption=reply.text)
     elif reply.document is not None:
         data, name = reply.document
         await bot.send_document(chat_id, io.BytesIO(data), filename=name, caption=reply.text)

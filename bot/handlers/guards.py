@@ -10,6 +10,8 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import Ctx
+from bot.handlers.fallback import on_stale_button
+from bot.handlers.safety import detect
 from messages.catalog import normalise_language
 
 WINDOW_SECONDS = 60.0
@@ -34,6 +36,51 @@ async def private_only(update: Update, ctx: Ctx) -> None:
     message = update.message
     if message is not None and message.text and message.text.startswith("/"):
         await message.reply_text(ctx.rt.catalog.text(_lang(update, ctx), "ui.err.group_chat"))
+    elif message is not None and (message.text or message.caption):
+        await _red_flag_in_group(update, ctx, message.text or message.caption or "")
+    raise ApplicationHandlerStop
+
+
+async def _red_flag_in_group(update: Update, ctx: Ctx, text: str) -> None:
+    """A red flag wins in a group too: the emergency advice, and an invitation to talk privately
+    (nothing is stored: a group is not a person's private space)."""
+    rt = ctx.rt
+    assessment = await detect(ctx, text[:4096])
+    if not (assessment.is_red_flag or assessment.crisis):
+        return
+    assert update.message is not None
+    rt.metrics.red_flags.labels(assessment.tier).inc()
+    await update.message.reply_text(
+        rt.catalog.text(
+            _lang(update, ctx),
+            "redflags.group",
+            emergency_number=rt.settings.emergency_number,
+        )  # fmt: skip
+    )
+
+
+INT32 = 2**31
+
+
+def forged(data: str) -> bool:
+    """Callback data no WalkWell button carries: a digit that is not ASCII ("²", "١"), or a
+    number that does not fit a database id (32 bits). Our buttons only ever carry such ids."""
+    for part in data.split(":"):
+        if any(c.isdigit() and not "0" <= c <= "9" for c in part):
+            return True
+        digits = part.removeprefix("-")
+        if digits.isascii() and digits.isdigit() and int(digits) >= INT32:
+            return True
+    return False
+
+
+async def forged_callback(update: Update, ctx: Ctx) -> None:
+    """Group -2: forged callback data is answered like any old button, before any handler
+    parses it or the database sees it."""
+    query = update.callback_query
+    if query is None or not forged(query.data or ""):
+        return
+    await on_stale_button(update, ctx)
     raise ApplicationHandlerStop
 
 

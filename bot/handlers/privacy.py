@@ -9,6 +9,8 @@ from bot.conversation import Ask
 from bot.handlers.common import Turn, person_handler
 from bot.services import privacy
 
+DELETE_TOKEN = "delete_token"  # in people.pending, beside whatever else is pending
+
 
 @person_handler()
 async def export_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:

@@ -45,6 +45,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     add(CallbackQueryHandler(guards.private_only), GROUP_PRIVATE)
     text_like = (filters.TEXT | filters.CAPTION) & filters.UpdateType.MESSAGES
     add(MessageHandler(text_like, safety.triage_text), GROUP_TRIAGE)
+    add(CallbackQueryHandler(guards.forged_callback), GROUP_TRIAGE)
     add(MessageHandler(filters.ALL, guards.flood_control), GROUP_FLOOD)
     add(CallbackQueryHandler(guards.flood_control), GROUP_FLOOD)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from telegram import Update
@@ -353,8 +354,8 @@ async def progress_cmd(update: Update, ctx: Ctx, turn: Turn) -> None:
         turn.say("ui.progress.empty", target=data.target)
         return
     labels = {k: turn.t(f"ui.progress.chart_{k}") for k in ("minutes", "pain", "target")}
-    png = progress_png(data.days, data.minutes, data.pain, data.target, labels)
-    turn.photo(png, turn.t("ui.progress.caption"))
+    chart = partial(progress_png, data.days, data.minutes, data.pain, data.target, labels)
+    turn.photo(chart, turn.t("ui.progress.caption"))  # drawn after the commit, off the loop
     turn.say(
         "ui.progress.text", streak=data.streak, week_minutes=data.week_minutes,
         week_walks=data.week_walks, target=data.target,

@@ -18,6 +18,8 @@ class Stats:
     by_status: dict[str, int]
     sent: int
     missed: int
+    unknown: int  # sent, but Telegram's answer never came (not sent again)
+    retaken: int  # sent again after the worker sending it died (may have arrived twice)
     lateness_p50_ms: int
     lateness_p99_ms: int
     walks: int
@@ -47,6 +49,12 @@ async def stats(session: AsyncSession, now: datetime) -> Stats:
     missed = await session.scalar(
         select(func.count()).select_from(Delivery).where(today, Delivery.status == "missed")
     )
+    unknown = await session.scalar(
+        select(func.count()).select_from(Delivery).where(today, Delivery.status == "unknown")
+    )
+    retaken = await session.scalar(
+        select(func.count()).select_from(Delivery).where(today, Delivery.retaken.is_(True))
+    )
     walks = await session.scalar(
         select(func.count()).select_from(WalkLog).where(WalkLog.logged_at >= start)
     )
@@ -58,6 +66,8 @@ async def stats(session: AsyncSession, now: datetime) -> Stats:
         by_status,
         len(late),
         missed or 0,
+        unknown or 0,
+        retaken or 0,
         percentile(values, 0.5),
         percentile(values, 0.99),
         walks or 0,

@@ -9,14 +9,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Person, ReminderRule
+from bot.models import Delivery, Person, ReminderRule
 from jobs.recurrence import next_occurrence
 from jobs.rules import (
     MEAL_KINDS,
     ONE_OFF_KINDS,
     RECURRING_KINDS,
+    due_after_move,
     fire_time,
     gate,
+    local_instant,
     mask_to_weekdays,
     next_due,
     weekdays_to_mask,
@@ -26,6 +28,7 @@ DEFAULT_MORNING = time(8, 0)
 DEFAULT_EVENING = time(19, 0)
 DEFAULT_MEALS = (("breakfast", time(8, 0)), ("lunch", time(13, 0)), ("dinner", time(19, 0)))
 SNOOZE = timedelta(minutes=15)
+MISSED_AFTER = timedelta(minutes=30)  # WALKWELL_MISSED_AFTER_MINUTES's default
 
 
 MERGE_WINDOW = 30  # minutes: reminders this close on the same day go out as one message
@@ -275,13 +278,38 @@ async def skip_today(session: AsyncSession, person: Person, now: datetime) -> da
     return await next_due_of(session, person)
 
 
-async def reschedule_all(session: AsyncSession, person: Person, now: datetime) -> None:
-    """Recompute every recurring rule's next due instant (after a zone change or a comeback)."""
+async def reschedule_all(
+    session: AsyncSession, person: Person, now: datetime, missed_after: timedelta = MISSED_AFTER
+) -> None:
+    """Recompute every recurring rule's next due instant (after a zone change or a comeback):
+    at most one reminder per rule per local day, in the zone the person is in now."""
+    fired = await fired_days(session, person, now)
     for rule in await rules(session, person):
         if rule.local_time is not None and rule.enabled:
-            rule.next_due_at = next_due(
-                rule.local_time, rule.delay_minutes, rule.weekdays, person.timezone, now
-            )
+            rule.next_due_at = due_after_move(
+                rule.local_time, rule.delay_minutes, rule.weekdays, person.timezone, now,
+                fired.get(rule.id, frozenset()), missed_after,
+            )  # fmt: skip
+
+
+async def fired_days(
+    session: AsyncSession, person: Person, now: datetime
+) -> dict[int, frozenset[date]]:
+    """Rule id -> the local dates (in the person's zone now) of its reminders of the last days
+    that went out or may have (sent, being sent, unknown)."""
+    found = await session.execute(
+        select(Delivery.rule_id, Delivery.due_at).where(
+            Delivery.person_id == person.id,
+            Delivery.kind == "reminder",
+            Delivery.due_at >= now - timedelta(days=3),
+            Delivery.status.in_(("sent", "sending", "queued", "unknown")),
+        )
+    )
+    days: dict[int, set[date]] = {}
+    for rule_id, due in found:
+        if rule_id is not None:
+            days.setdefault(rule_id, set()).add(local_instant(due, person.timezone).date())
+    return {rule_id: frozenset(d) for rule_id, d in days.items()}
 
 
 async def suspend_all(session: AsyncSession, person: Person) -> None:

@@ -10,7 +10,7 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import NetworkError, RetryAfter, TimedOut
 
-from bot.telegram_http import AiohttpRequest
+from bot.telegram_http import AiohttpRequest, AnswerLost, NotSent, ServerError, strip_control
 from tests.stand import Stand
 
 ALEX = 42
@@ -69,8 +69,37 @@ async def test_telegram_errors_keep_their_meaning(stand: Stand) -> None:
 async def test_a_slow_answer_is_a_timeout(stand: Stand) -> None:
     stand.slow("sendMessage", 1.0)
     async with _bot(stand.token, stand.base_url, read_timeout=0.2) as bot:
-        with pytest.raises(TimedOut):
+        with pytest.raises(TimedOut) as caught:
             await bot.send_message(ALEX, "hello")
+    # The request left: whether Telegram delivered it is unknown (the sender must not resend
+    # a routine message on this error).
+    assert isinstance(caught.value, AnswerLost)
+    assert not isinstance(caught.value, NotSent)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+async def test_a_server_error_is_known_not_to_be_delivered(stand: Stand, status: int) -> None:
+    stand.fail_next("sendMessage", status)
+    async with _bot(stand.token, stand.base_url) as bot:
+        with pytest.raises(ServerError):
+            await bot.send_message(ALEX, "hello")
+    assert stand.transcript(ALEX) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("I can't pee\x00", "I can't pee"),
+        ("a\x01b\x1fc\x7fd\x85e", "abcde"),
+        ("line one\nline two\tend", "line one\nline two\tend"),
+        ("emoji 🚨 and ümlaut", "emoji 🚨 and ümlaut"),
+    ],
+)
+def test_control_characters_are_removed_from_every_string(raw: str, clean: str) -> None:
+    update = {"message": {"text": raw, "entities": [{"type": "bold"}], "n": 1, "x": [raw, None]}}
+    assert strip_control(update) == {
+        "message": {"text": clean, "entities": [{"type": "bold"}], "n": 1, "x": [clean, None]}
+    }
 
 
 async def test_a_dead_server_is_a_network_error_that_never_shows_the_token() -> None:
@@ -85,6 +114,7 @@ async def test_a_dead_server_is_a_network_error_that_never_shows_the_token() -> 
                 await request.post(f"http://127.0.0.1:{port}/bot{token}/getMe")
         finally:
             await request.shutdown()
+    assert isinstance(caught.value, NotSent)  # never left: safe to send again
     assert "SECRET" not in str(caught.value)
     assert "SECRET" not in str(caught.value.__cause__)
 
