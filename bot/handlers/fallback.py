@@ -19,7 +19,7 @@ from bot.handlers.start import (
 )
 from bot.parsing import parse_answer
 from bot.replies import understand
-from bot.safety import episodes
+from bot.safety import episodes, lifecycle, texts
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,8 @@ async def on_text(update: Update, ctx: Ctx, turn: Turn) -> None:
         else:
             ask_step(turn, step)  # the onboarding question, again
         return
+    if await _during_an_episode(turn, ctx):
+        return
     if await _plain_reply(turn, ctx, text):
         return
     yes_no = parse_answer(text) if len(text) <= 40 else None
@@ -68,6 +70,22 @@ async def on_text(update: Update, ctx: Ctx, turn: Turn) -> None:
         turn.say(key, text=text[:64])
         return
     turn.say("ui.fallback.text")
+
+
+async def _during_an_episode(turn: Turn, ctx: Ctx) -> bool:
+    """While an emergency or same-day episode is open, words we cannot read ("should I go?",
+    "yes", "was at the doctor's") get the way to help and the episode's buttons, never the
+    walking pointer."""
+    assert turn.person is not None
+    esc = await episodes.live_episode(turn.db, turn.person)
+    if esc is None or esc.tier not in lifecycle.SERIOUS_TIERS:
+        return False
+    turn.say(
+        f"safety.live.{esc.tier}",
+        buttons=texts.person_buttons(ctx.rt.catalog, turn.lang, esc.tier, esc.id),
+        **episodes.params(deps(ctx), turn.person, turn.lang),
+    )
+    return True
 
 
 async def _answer(turn: Turn, ctx: Ctx, pending: Pending, text: str) -> bool:

@@ -421,3 +421,25 @@ async def test_not_yet_repeats_the_most_serious_sign_the_episode_holds(database_
         assert again.plain.splitlines()[:2] == answer.plain.splitlines()[:2]  # the 112 answer
         (esc,) = await escalations(h)
         assert esc.tier == "emergency"
+
+
+@pytest.mark.parametrize(
+    ("lang", "typed", "number"),
+    [
+        ("en", "I'm not sure, should I go?", "112"),
+        ("de", "muss ich wirklich ins krankenhaus?", "112"),
+    ],
+)
+async def test_words_typed_during_an_emergency_get_the_way_to_help_not_the_walking_pointer(
+    database_url: str, lang: str, typed: str, number: str
+) -> None:
+    async with running_bot(database_url, WALKWELL_TRIAGE_LAYER="lexicon") as h:
+        alex = h.stand.person(4330, language_code=lang)
+        await h.onboard(alex)
+        (answer,) = await h.send(alex, EMERGENCY)
+        (reply,) = await h.send(alex, typed)
+        assert reply.plain == plain(
+            h, lang, "safety.live.emergency", emergency_number=number, urgent_number="116117"
+        )
+        assert reply.buttons == answer.buttons  # the episode's own: getting help, checked, mistake
+        assert plain(h, lang, "ui.fallback.text") not in reply.plain
