@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.conversation import Pending
 from bot.models import Delivery, Person, SafetyCheck, SymptomReport
 from bot.safety import checkins, episodes, texts
 from bot.safety.episodes import Deps
@@ -49,7 +50,11 @@ async def answer_typed(
     now: datetime,
 ) -> Outcome | None:
     """A typed yes / no / not sure: the answer to the latest check if it was sent in the last
-    day and still waits for an answer (or for its sign); None when no check waits."""
+    day and still waits for an answer (or for its sign); None when no check waits, or when a
+    question asked in the conversation takes this typed answer (it was asked later)."""
+    question = Pending.from_json(person.pending, now)
+    if question is not None and question.typed_choice(reply) is not None:
+        return None
     check = await session.scalar(
         select(SafetyCheck)
         .where(SafetyCheck.person_id == person.id, SafetyCheck.created_at >= now - TYPED_WINDOW)

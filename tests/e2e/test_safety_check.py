@@ -431,3 +431,17 @@ async def test_two_workers_send_each_person_one_check(database_url: str) -> None
             await other.sender.stop()
             await other.extras["engine"].dispose()
         assert [len(checks(h, who)) for who in people] == [1, 1, 1, 1]
+
+
+async def test_a_typed_yes_for_another_open_question_is_left_to_it(database_url: str) -> None:
+    """A check waits, then the bot asks something else a typed yes answers: the yes is for that."""
+    async with running_bot(database_url) as h:
+        alex = h.stand.person(7012, "Alex")
+        await h.onboard(alex)
+        await the_check(h, alex)
+        await h.send(alex, "/timezone Lisbon")
+        replies = await h.send(alex, "yes")
+        assert h.runtime.catalog.text("en", "safetycheck.which") not in [m.text for m in replies]
+        assert (await person_row(h, alex)).timezone == "Europe/Lisbon"
+        async with h.runtime.sessions() as session:
+            assert await session.scalar(select(SafetyCheck.answer)) is None
