@@ -237,30 +237,35 @@ async def test_an_unreachable_bot_api_is_retried_then_one_line(tmp_path: Path) -
     assert "A" * 35 not in err
 
 
+async def run_until_polling(stand: Stand, tmp_path: Path) -> tuple[int | None, str]:
+    """`walkwell run` against the stand until its first long poll, then SIGTERM: (exit, log)."""
+    env = failing_env(
+        TELEGRAM_BOT_TOKEN=stand.token,
+        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{stand.port}",
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/bot.db",
+        WALKWELL_HEALTH_PORT="0",
+    )
+    with (tmp_path / "bot.log").open("wb") as log_file:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
+            stdout=log_file, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        await stand.wait_for(lambda: stand.waiting_polls > 0, timeout=60, what="a long poll")
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), timeout=30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    return proc.returncode, (tmp_path / "bot.log").read_text()
+
+
 async def test_a_bot_api_that_comes_back_is_waited_for(tmp_path: Path) -> None:
     async with Stand() as stand:
         stand.fail_next("getMe", 502, count=2)  # "Bad Gateway" twice, then it answers
-        env = failing_env(
-            TELEGRAM_BOT_TOKEN=stand.token,
-            TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{stand.port}",
-            DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/bot.db",
-            WALKWELL_HEALTH_PORT="0",
-        )
-        with (tmp_path / "bot.log").open("wb") as log_file:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
-                stdout=log_file, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        try:
-            await stand.wait_for(lambda: stand.waiting_polls > 0, timeout=60, what="a long poll")
-            proc.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(proc.wait(), timeout=30)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-    assert proc.returncode == 0
-    logs = (tmp_path / "bot.log").read_text()
+        code, logs = await run_until_polling(stand, tmp_path)
+    assert code == 0
     assert logs.count("retrying in") == 2, logs
     assert [c.status for c in stand.calls_to("getMe")][:3] == [502, 502, 200]
     assert "Unclosed" not in logs
@@ -273,27 +278,8 @@ async def test_bot_api_hiccups_after_getme_neither_stop_nor_crash_the_start(
     async with Stand() as stand:
         stand.fail_next("setMyCommands", 500, count=10)
         stand.fail_next("deleteWebhook", 502, count=2)
-        env = failing_env(
-            TELEGRAM_BOT_TOKEN=stand.token,
-            TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{stand.port}",
-            DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/bot.db",
-            WALKWELL_HEALTH_PORT="0",
-        )
-        with (tmp_path / "bot.log").open("wb") as log_file:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
-                stdout=log_file, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        try:
-            await stand.wait_for(lambda: stand.waiting_polls > 0, timeout=60, what="a long poll")
-            proc.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(proc.wait(), timeout=30)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-    assert proc.returncode == 0
-    logs = (tmp_path / "bot.log").read_text()
+        code, logs = await run_until_polling(stand, tmp_path)
+    assert code == 0
     assert "could not set the command menu" in logs
     assert "Traceback" not in logs, logs
     assert [c.status for c in stand.calls_to("deleteWebhook")][:3] == [502, 502, 200]
