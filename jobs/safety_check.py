@@ -23,7 +23,7 @@ from sqlalchemy import exists, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.models import Delivery, Escalation, Person, SafetyCheck
-from jobs.outgoing import PRIORITY_CHECKIN, Buttons
+from jobs.outgoing import PRIORITY_RED_FLAG, Buttons
 from jobs.recurrence import in_quiet_hours, zone
 from messages.catalog import Catalog
 
@@ -214,7 +214,7 @@ async def _claim(rt: Runtime, now: datetime, day: date, due: list[tuple[Any, str
             deliveries.append(
                 {
                     "person_id": p.id, "chat_id": p.chat_id, "kind": "safety_check",
-                    "priority": PRIORITY_CHECKIN, "rule_id": None, "escalation_id": None,
+                    "priority": PRIORITY_RED_FLAG, "rule_id": None, "escalation_id": None,
                     "reminder_kind": None, "due_at": now, "status": "queued", "attempts": 0,
                     "answered": False,
                     "payload": {

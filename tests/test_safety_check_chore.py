@@ -18,7 +18,7 @@ from bot.context import Runtime
 from bot.db import create_engine, session_factory
 from bot.metrics import Metrics
 from bot.models import Delivery, Escalation, Person, SafetyCheck
-from jobs.outgoing import PRIORITY_CHECKIN
+from jobs.outgoing import PRIORITY_RED_FLAG
 from jobs.safety_check import send_safety_checks
 from messages.catalog import load_catalog
 from tests.conftest import TABLES, _pg_execute, run_blocking
@@ -78,7 +78,8 @@ async def test_the_check_is_claimed_once_per_local_day(database_url: str) -> Non
             rows = (await session.scalars(select(Delivery).order_by(Delivery.id))).all()
             checks = (await session.scalars(select(SafetyCheck).order_by(SafetyCheck.id))).all()
     assert [r.kind for r in rows] == ["safety_check"] * 4
-    assert {r.priority for r in rows} == {PRIORITY_CHECKIN}
+    # The safety lane: the sender holds routine messages during a pause or an urgent episode.
+    assert {r.priority for r in rows} == {PRIORITY_RED_FLAG}
     assert {r.status for r in rows} == {"queued"}
     assert [c.delivery_id for c in checks] == [r.id for r in rows]
     assert checks[-1].person_id == new_york

@@ -338,11 +338,6 @@ async def test_a_repeated_sign_tap_raises_nothing_twice(database_url: str) -> No
         assert len(h.stand.transcript(ESCALATION_CHAT)) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after merging issue 16, the sender holds routine messages while an episode is open, "
-    "and the daily check after an urgent episode is one of them: it no longer arrives",
-)
 @pytest.mark.parametrize("tier_flag", ["U1"])
 async def test_daily_for_seven_days_after_an_urgent_episode(
     database_url: str, tier_flag: str
