@@ -99,6 +99,14 @@ def test_the_wheel_carries_migrations_and_every_data_file(installed: tuple[Path,
     assert not any(n.startswith("tests/") for n in names)
 
 
+def _installed_python(bin_dir: Path, code: str, cwd: Path) -> list[str]:
+    """Run code with the installed venv's Python, outside the checkout: its output's words."""
+    return subprocess.run(
+        [bin_dir / "python", "-c", code], cwd=cwd, env=_env(), check=True,
+        capture_output=True, text=True,
+    ).stdout.split()  # fmt: skip
+
+
 def test_the_installed_package_is_imported_from_the_venv_not_the_checkout(
     installed: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -107,10 +115,7 @@ def test_the_installed_package_is_imported_from_the_venv_not_the_checkout(
         "import bot, jobs, messages, migrations;"
         "print('\\n'.join(m.__file__ for m in (bot, jobs, messages, migrations)))"
     )
-    out = subprocess.run(
-        [bin_dir / "python", "-c", code], cwd=tmp_path, env=_env(), check=True,
-        capture_output=True, text=True,
-    ).stdout.split()  # fmt: skip
+    out = _installed_python(bin_dir, code, tmp_path)
     venv_dir = bin_dir.parent.resolve()
     assert all(Path(p).resolve().is_relative_to(venv_dir) for p in out), out
     assert not any(Path(p).resolve().is_relative_to(ROOT) for p in out), out
@@ -125,10 +130,7 @@ def test_the_installed_red_flag_layer_loads_its_shipped_weights(
         "d = Detector.load_sync(embeddings=False);"
         "print(d.mode, d.assess_sync('cant pee since this morning', ('en',)).tier)"
     )
-    out = subprocess.run(
-        [bin_dir / "python", "-c", code], cwd=tmp_path, env=_env(), check=True,
-        capture_output=True, text=True,
-    ).stdout.split()  # fmt: skip
+    out = _installed_python(bin_dir, code, tmp_path)
     assert out == ["lexicon+ngrams", "emergency"]
 
 
